@@ -1,0 +1,1 @@
+//! Benchmark corpora and helpers shared by the criterion benches.

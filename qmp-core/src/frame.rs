@@ -1,0 +1,526 @@
+//! A streaming framer: bytes in any chunking → complete JSON texts out.
+//!
+//! [`Framer`] stores incoming bytes in a buffer the caller provides (a `&mut [u8]`, an
+//! owned `[u8; N]`, or anything that is `AsMut<[u8]>`), runs the [`Scanner`] over each
+//! byte once, and hands out each complete top-level JSON text as a [`Frame`] that borrows
+//! the buffer. Frames are found by JSON structure alone: compact or pretty-printed output,
+//! CRLF, LF, no delimiter at all and several messages per line all frame the same.
+//! Whitespace between frames is dropped.
+//!
+//! # Guarantees
+//!
+//! - Memory: the caller's buffer plus a fixed-size state (no heap, no recursion).
+//! - Any split of the input gives the same frames and errors as the whole input at once.
+//! - Every bad region yields exactly one [`FrameError`] saying what, where and how many
+//!   bytes were skipped, and the framer resynchronises by itself.
+//! - A frame larger than the buffer yields [`FrameError::TooLarge`] with its full length;
+//!   its bytes are scanned and dropped as they arrive, so the framer stays in step with
+//!   the stream in constant memory.
+//!
+//! # Resynchronisation rule
+//!
+//! After an error the framer drops bytes until one of:
+//!
+//! - a `{` that is the first byte of a line (right after an LF): a new message starts
+//!   there. QEMU ends every message with CRLF, and its pretty mode indents everything
+//!   but the outermost braces, so this is where the next message begins;
+//! - a `0xFF` byte, which is dropped: scanning restarts just after it. `0xFF` never occurs
+//!   in valid UTF-8; QMP uses it as its "reset the parser" byte;
+//! - the end of input ([`Framer::finish`]).
+//!
+//! The byte that revealed the error is examined too, so a message cut short by a new
+//! message at the start of a line loses only itself.
+//!
+//! With [`Config::line_start_resync`] (on by default), a `{` at the start of a line that
+//! arrives where an unfinished message expects a nested value is also taken as a new
+//! message: the unfinished one is reported as [`ScanErrorKind::Interrupted`]. QEMU never
+//! writes such a line inside a message, so this only fires on truncated input; turn it off
+//! to frame arbitrary JSON, where `[` LF `{}]` is a valid text.
+//!
+//! # Example
+//!
+//! ```
+//! use qmp_core::frame::{Framer, FrameError};
+//!
+//! let mut framer = Framer::new([0u8; 256]);
+//! // Partial input: nothing yet.
+//! framer.push(b"{\"return\": {}, \"id\"");
+//! assert!(framer.next().is_none());
+//! // The rest, plus an event on the same line and a stray byte.
+//! framer.push(b": 1}\r\n{\"event\": \"STOP\"}#");
+//! let frame = framer.next().unwrap().unwrap();
+//! assert_eq!(frame.as_bytes(), b"{\"return\": {}, \"id\": 1}");
+//! assert_eq!(frame.offset(), 0);
+//! let frame = framer.next().unwrap().unwrap();
+//! assert_eq!(frame.as_bytes(), b"{\"event\": \"STOP\"}");
+//! assert!(framer.next().is_none());
+//! // The stray byte is reported once the framer is back in step.
+//! framer.push(b"\n{\"return\": {}}\r\n");
+//! let err = framer.next().unwrap().unwrap_err();
+//! assert!(matches!(err, FrameError::Invalid { start: 42, skipped: 2, .. }));
+//! assert_eq!(framer.next().unwrap().unwrap().as_bytes(), b"{\"return\": {}}");
+//! ```
+
+use core::fmt;
+
+#[cfg(doc)]
+use crate::scan::ScanErrorKind;
+use crate::scan::{ScanConfig, ScanError, Scanner, Step, DEFAULT_MAX_DEPTH};
+
+/// Framer settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Maximum nesting depth (default 1024, as QEMU; at most
+    /// [`MAX_DEPTH_LIMIT`](crate::scan::MAX_DEPTH_LIMIT)).
+    pub max_depth: u16,
+    /// Take a `{` at the start of a line inside an unfinished message as the start of a
+    /// new message (default on). See the [module docs](self).
+    pub line_start_resync: bool,
+}
+
+impl Config {
+    /// The defaults for QMP streams: depth 1024, line-start resync on.
+    pub const fn qmp() -> Self {
+        Self {
+            max_depth: DEFAULT_MAX_DEPTH,
+            line_start_resync: true,
+        }
+    }
+
+    /// Settings for arbitrary concatenated JSON: depth 1024, line-start resync off.
+    pub const fn json() -> Self {
+        Self {
+            max_depth: DEFAULT_MAX_DEPTH,
+            line_start_resync: false,
+        }
+    }
+
+    /// The same settings with another maximum depth.
+    pub const fn with_max_depth(mut self, max_depth: u16) -> Self {
+        self.max_depth = max_depth;
+        self
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::qmp()
+    }
+}
+
+/// One complete top-level JSON text, borrowed from the framer's buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frame<'a> {
+    bytes: &'a [u8],
+    offset: u64,
+}
+
+impl<'a> Frame<'a> {
+    /// The JSON text, without surrounding whitespace. Always valid strict JSON.
+    pub const fn as_bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// Absolute offset of the first byte in the stream.
+    pub const fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Length in bytes.
+    pub const fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Always false: a JSON text has at least one byte.
+    pub const fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// The text as `&str`. Frames are validated UTF-8, so this only fails if that
+    /// guarantee were broken.
+    pub fn as_str(&self) -> Result<&'a str, core::str::Utf8Error> {
+        core::str::from_utf8(self.bytes)
+    }
+}
+
+/// Bad input found by the [`Framer`]. Each bad region of the stream gives exactly one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// Bytes that are not valid JSON. The region `start .. start + skipped` was dropped.
+    Invalid {
+        /// What was wrong and where it was found.
+        error: ScanError,
+        /// Absolute offset where the dropped region begins: the start of the message that
+        /// contained the error, or the first stray byte between messages.
+        start: u64,
+        /// How many bytes were dropped, up to where the framer resynchronised.
+        skipped: u64,
+    },
+    /// A valid JSON text larger than the buffer. It was scanned and dropped whole.
+    TooLarge {
+        /// Absolute offset of its first byte.
+        start: u64,
+        /// Its length in bytes.
+        len: u64,
+    },
+}
+
+impl FrameError {
+    /// Absolute offset where the dropped region begins.
+    pub const fn start(&self) -> u64 {
+        match *self {
+            Self::Invalid { start, .. } | Self::TooLarge { start, .. } => start,
+        }
+    }
+
+    /// How many bytes were dropped.
+    pub const fn skipped(&self) -> u64 {
+        match *self {
+            Self::Invalid { skipped, .. } => skipped,
+            Self::TooLarge { len, .. } => len,
+        }
+    }
+
+    /// The syntax error, if this is one.
+    pub const fn scan_error(&self) -> Option<ScanError> {
+        match *self {
+            Self::Invalid { error, .. } => Some(error),
+            Self::TooLarge { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Invalid {
+                error,
+                start,
+                skipped,
+            } => write!(
+                f,
+                "{error}; skipped {skipped} bytes from byte {start} to resynchronise"
+            ),
+            Self::TooLarge { start, len } => write!(
+                f,
+                "message of {len} bytes at byte {start} is larger than the buffer; skipped"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for FrameError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::Invalid { error, .. } => Some(error),
+            Self::TooLarge { .. } => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    /// Frames are kept in the buffer.
+    Normal,
+    /// The current frame outgrew the buffer: scanned bytes are dropped.
+    Oversize { start: u64 },
+    /// After an error: bytes are dropped until a resync point. `lf` tells whether the
+    /// previous byte was an LF.
+    Recover {
+        error: ScanError,
+        start: u64,
+        lf: bool,
+    },
+}
+
+/// A streaming framer over a caller-provided buffer. See the [module docs](self).
+///
+/// The buffer bounds the largest frame that can be handed out; larger ones are reported
+/// and skipped. `B` is anything that derefs to a byte slice: `[u8; N]`, `&mut [u8]`, or
+/// with `std` a `Vec<u8>`.
+///
+/// Feed with [`push`](Framer::push) (copying) or [`spare_mut`](Framer::spare_mut) +
+/// [`commit`](Framer::commit) (reading straight into the buffer), then call
+/// [`next`](Framer::next) until it returns `None` before feeding again. Once `next` has
+/// returned `None`, the buffer always has room for at least one more byte.
+#[derive(Clone, Debug)]
+pub struct Framer<B> {
+    buf: B,
+    scanner: Scanner,
+    config: Config,
+    /// Start of the bytes still needed (the current frame, or unscanned bytes).
+    head: usize,
+    /// End of the scanned bytes.
+    pos: usize,
+    /// End of the received bytes.
+    tail: usize,
+    /// Absolute offset of `buf[0]`.
+    base: u64,
+    mode: Mode,
+    /// End of input was signalled.
+    eof: bool,
+}
+
+impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
+    /// A framer over `buf` with the QMP defaults ([`Config::qmp`]).
+    pub fn new(buf: B) -> Self {
+        Self::with_config(buf, Config::qmp())
+    }
+
+    /// A framer over `buf` with the given settings.
+    pub fn with_config(buf: B, config: Config) -> Self {
+        Self {
+            buf,
+            scanner: Scanner::with_config(ScanConfig {
+                max_depth: config.max_depth,
+                line_start_interrupts: config.line_start_resync,
+            }),
+            config,
+            head: 0,
+            pos: 0,
+            tail: 0,
+            base: 0,
+            mode: Mode::Normal,
+            eof: false,
+        }
+    }
+
+    /// The settings in use.
+    pub fn config(&self) -> Config {
+        self.config
+    }
+
+    /// The buffer size: the largest frame that can be handed out.
+    pub fn capacity(&self) -> usize {
+        self.buf.as_ref().len()
+    }
+
+    /// Absolute offset of the next byte to be received.
+    pub fn offset(&self) -> u64 {
+        self.base + self.tail as u64
+    }
+
+    /// Give the buffer back.
+    pub fn into_inner(self) -> B {
+        self.buf
+    }
+
+    /// Start over as for a new connection: drop everything buffered and count offsets
+    /// from 0 again.
+    pub fn reset(&mut self) {
+        self.scanner.reset(0, b'\n');
+        self.head = 0;
+        self.pos = 0;
+        self.tail = 0;
+        self.base = 0;
+        self.mode = Mode::Normal;
+        self.eof = false;
+    }
+
+    /// Move the bytes still needed to the front of the buffer when that frees room.
+    fn compact(&mut self, wanted: usize) {
+        let cap = self.capacity();
+        if self.head == self.tail {
+            self.base += self.tail as u64;
+            self.head = 0;
+            self.pos = 0;
+            self.tail = 0;
+        } else if self.head > 0 && cap - self.tail < wanted {
+            self.buf.as_mut().copy_within(self.head..self.tail, 0);
+            self.base += self.head as u64;
+            self.pos -= self.head;
+            self.tail -= self.head;
+            self.head = 0;
+        }
+    }
+
+    /// Copy as much of `data` as fits into the buffer and return how many bytes were
+    /// taken. Returns less than `data.len()` when the buffer is full: call
+    /// [`next`](Framer::next) until `None`, then push the rest.
+    pub fn push(&mut self, data: &[u8]) -> usize {
+        self.compact(data.len());
+        let spare = self.spare_slice();
+        let n = spare.len().min(data.len());
+        spare[..n].copy_from_slice(&data[..n]);
+        self.tail += n;
+        if n > 0 {
+            self.eof = false;
+        }
+        n
+    }
+
+    fn spare_slice(&mut self) -> &mut [u8] {
+        let tail = self.tail;
+        &mut self.buf.as_mut()[tail..]
+    }
+
+    /// The free end of the buffer, to read into directly. Follow with
+    /// [`commit`](Framer::commit).
+    pub fn spare_mut(&mut self) -> &mut [u8] {
+        let cap = self.capacity();
+        self.compact(cap / 2);
+        self.spare_slice()
+    }
+
+    /// Mark `n` bytes written into [`spare_mut`](Framer::spare_mut) as received. `n` is
+    /// capped at the spare length.
+    pub fn commit(&mut self, n: usize) {
+        let n = n.min(self.capacity() - self.tail);
+        self.tail += n;
+        if n > 0 {
+            self.eof = false;
+        }
+    }
+
+    /// Signal the end of input: a pending top-level number or literal completes, an
+    /// unfinished message becomes an [`ScanErrorKind::UnexpectedEnd`] error. Call
+    /// [`next`](Framer::next) until `None` afterwards. Pushing more bytes continues the
+    /// stream.
+    pub fn finish(&mut self) {
+        self.eof = true;
+    }
+
+    /// The next frame or error, or `None` when more input is needed.
+    #[allow(clippy::should_implement_trait)] // a lending iterator: frames borrow `self`
+    pub fn next(&mut self) -> Option<Result<Frame<'_>, FrameError>> {
+        loop {
+            if let Mode::Recover { error, start, lf } = self.mode {
+                match self.resync(lf) {
+                    Some(at) => {
+                        let err = self.end_recovery(error, start, at);
+                        return Some(Err(err));
+                    }
+                    None if self.eof => {
+                        let at = self.base + self.tail as u64;
+                        self.scanner.reset(at, b'\n');
+                        return Some(Err(self.end_recovery(error, start, at)));
+                    }
+                    None => return None,
+                }
+            }
+            let (used, step) = self.scanner.scan(&self.buf.as_ref()[self.pos..self.tail]);
+            self.pos += used;
+            match step {
+                Step::Complete => return Some(self.complete()),
+                Step::Error(error) => self.begin_recovery(error),
+                Step::NeedMore if self.eof => {
+                    return match self.scanner.finish() {
+                        Ok(true) => Some(self.complete()),
+                        Ok(false) => {
+                            self.head = self.pos;
+                            None
+                        }
+                        Err(error) => {
+                            let start = self.region_start();
+                            self.mode = Mode::Normal;
+                            self.scanner.reset(self.base + self.tail as u64, b'\n');
+                            self.head = self.tail;
+                            self.pos = self.tail;
+                            let skipped = self.base + self.tail as u64 - start;
+                            Some(Err(FrameError::Invalid {
+                                error,
+                                start,
+                                skipped,
+                            }))
+                        }
+                    };
+                }
+                Step::NeedMore => {
+                    if self.scanner.is_idle() {
+                        self.head = self.pos;
+                    } else if let Mode::Normal = self.mode {
+                        self.head = (self.scanner.value_start() - self.base) as usize;
+                        if self.head == 0 && self.tail == self.capacity() {
+                            self.mode = Mode::Oversize {
+                                start: self.scanner.value_start(),
+                            };
+                        }
+                    }
+                    if let Mode::Oversize { .. } = self.mode {
+                        self.head = self.pos;
+                    }
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// A value just completed at `self.pos`.
+    fn complete(&mut self) -> Result<Frame<'_>, FrameError> {
+        let end = self.pos;
+        self.head = end;
+        if let Mode::Oversize { start } = self.mode {
+            self.mode = Mode::Normal;
+            return Err(FrameError::TooLarge {
+                start,
+                len: self.base + end as u64 - start,
+            });
+        }
+        let offset = self.scanner.value_start();
+        let start = (offset - self.base) as usize;
+        Ok(Frame {
+            bytes: &self.buf.as_ref()[start..end],
+            offset,
+        })
+    }
+
+    /// Where the region dropped for the current error begins.
+    fn region_start(&self) -> u64 {
+        match self.mode {
+            Mode::Oversize { start } => start,
+            _ => self.scanner.value_start(),
+        }
+    }
+
+    fn begin_recovery(&mut self, error: ScanError) {
+        let start = self.region_start();
+        // The offending byte was not consumed: it starts a line when the last byte the
+        // scanner consumed was an LF.
+        let lf = self.scanner.last_byte() == b'\n';
+        self.mode = Mode::Recover { error, start, lf };
+    }
+
+    /// Look for a resync point from `self.pos`; on success return its absolute offset,
+    /// with the scanner reset there. Dropped bytes are released.
+    fn resync(&mut self, mut lf: bool) -> Option<u64> {
+        let bytes = &self.buf.as_ref()[self.pos..self.tail];
+        for (i, &b) in bytes.iter().enumerate() {
+            let at = self.pos + i;
+            if b == 0xFF {
+                let resume = self.base + at as u64 + 1;
+                self.pos = at + 1;
+                self.head = self.pos;
+                self.scanner.reset(resume, 0xFF);
+                return Some(resume);
+            }
+            if b == b'{' && lf {
+                let resume = self.base + at as u64;
+                self.pos = at;
+                self.head = at;
+                self.scanner.reset(resume, b'\n');
+                return Some(resume);
+            }
+            lf = b == b'\n';
+        }
+        self.pos = self.tail;
+        self.head = self.tail;
+        if let Mode::Recover { lf: ref mut l, .. } = self.mode {
+            *l = lf;
+        }
+        None
+    }
+
+    fn end_recovery(&mut self, error: ScanError, start: u64, at: u64) -> FrameError {
+        self.mode = Mode::Normal;
+        FrameError::Invalid {
+            error,
+            start,
+            skipped: at - start,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,40 @@
+//! # qmp-core
+//!
+//! An allocation-free codec for the QEMU Monitor Protocol (QMP): `#![no_std]`, no
+//! allocator, no `unsafe`, and no panics on any input.
+//!
+//! The crate is built in layers, each a module:
+//!
+//! - [`frame`] — a [`Framer`](frame::Framer) over a caller-provided buffer turns bytes in
+//!   any chunking into complete JSON texts ([`Frame`](frame::Frame)), found by structure
+//!   rather than by newline, with typed, offset-carrying errors and automatic
+//!   resynchronisation after bad input.
+//! - [`scan`] — the resumable strict RFC 8259 [`Scanner`](scan::Scanner) underneath: a
+//!   byte-level state machine that never examines a byte twice and never recurses.
+//!
+//! ```
+//! use qmp_core::frame::Framer;
+//!
+//! let mut framer = Framer::new([0u8; 1024]);
+//! framer.push(b"{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 2, \"minor\": 0, \"major\": 10}, \
+//!     \"package\": \"\"}, \"capabilities\": [\"oob\"]}}\r\n{\"return\"");
+//! let greeting = framer.next().unwrap().unwrap();
+//! assert!(greeting.as_bytes().starts_with(b"{\"QMP\""));
+//! // The second message is still partial: "need more" is not an error.
+//! assert!(framer.next().is_none());
+//! framer.push(b": {}}\r\n");
+//! assert_eq!(framer.next().unwrap().unwrap().as_bytes(), b"{\"return\": {}}");
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod frame;
+pub mod scan;
+
+#[doc(hidden)]
+pub mod fuzz;

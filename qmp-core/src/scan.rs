@@ -1,0 +1,895 @@
+//! A resumable, strict RFC 8259 JSON scanner.
+//!
+//! [`Scanner`] validates a stream of JSON texts byte by byte and reports where each
+//! top-level value ends. It keeps all of its state in a fixed-size struct (about 150
+//! bytes), so it can be fed any split of the input: each byte is examined exactly once,
+//! and one-byte chunks give the same result as the whole input. It never recurses; nesting
+//! is a bit-stack with one bit per open container.
+//!
+//! What it checks: the full value grammar (objects, arrays, strings, numbers, `true`,
+//! `false`, `null`), string escapes including `\u` surrogate pairs (a lone or reversed
+//! surrogate is an error), raw control characters in strings (rejected), UTF-8 (overlong
+//! forms, encoded surrogates and code points above U+10FFFF rejected) and the nesting
+//! limit. It does not decode anything: that is the job of the views built on top.
+//!
+//! Top-level numbers and literals are complete only at the next delimiter byte
+//! (whitespace, a structural character or `"`), or at [`Scanner::finish`]: `12` followed by
+//! `3` is the number `123`. This is how QEMU reads them too.
+//!
+//! [`validate`] checks that a byte slice is exactly one JSON text surrounded by optional
+//! whitespace.
+
+use core::fmt;
+
+/// The default maximum nesting depth, the same as QEMU's (`MAX_NESTING` in its streamer).
+pub const DEFAULT_MAX_DEPTH: u16 = 1024;
+
+/// The deepest nesting a [`Scanner`] can track, which is also [`DEFAULT_MAX_DEPTH`].
+pub const MAX_DEPTH_LIMIT: u16 = 1024;
+
+const STACK_WORDS: usize = MAX_DEPTH_LIMIT as usize / 64;
+
+/// What went wrong, as found by the [`Scanner`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ScanErrorKind {
+    /// A byte that cannot start or continue anything at this point of the grammar.
+    UnexpectedByte,
+    /// A raw control character (U+0000 to U+001F) inside a string.
+    ControlCharacter,
+    /// A backslash followed by something other than `" \ / b f n r t u`.
+    InvalidEscape,
+    /// `\u` not followed by four hexadecimal digits.
+    InvalidHexEscape,
+    /// A `\u` escape of a UTF-16 surrogate that is not part of a valid pair.
+    LoneSurrogate,
+    /// Raw bytes that are not valid UTF-8 (including overlong forms and encoded
+    /// surrogates).
+    InvalidUtf8,
+    /// A malformed number, such as `01`, `1.`, `-` or `1e`.
+    InvalidNumber,
+    /// A malformed literal, such as `tru`, `nul1` or `True`.
+    InvalidLiteral,
+    /// Nesting deeper than the configured maximum depth.
+    TooDeep,
+    /// The input ended inside a value.
+    UnexpectedEnd,
+    /// A `{` at the start of a line, where a value inside an unfinished message was
+    /// expected: the framer's line-start rule takes it as the start of a new message. See
+    /// [`crate::frame::Config::line_start_resync`].
+    Interrupted,
+}
+
+impl ScanErrorKind {
+    /// A short static description.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::UnexpectedByte => "unexpected byte",
+            Self::ControlCharacter => "raw control character in string",
+            Self::InvalidEscape => "invalid escape sequence in string",
+            Self::InvalidHexEscape => "invalid \\u escape in string",
+            Self::LoneSurrogate => "unpaired UTF-16 surrogate escape in string",
+            Self::InvalidUtf8 => "invalid UTF-8",
+            Self::InvalidNumber => "invalid number",
+            Self::InvalidLiteral => "invalid literal",
+            Self::TooDeep => "nesting too deep",
+            Self::UnexpectedEnd => "unexpected end of input",
+            Self::Interrupted => "message interrupted by a new message at a line start",
+        }
+    }
+}
+
+impl fmt::Display for ScanErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A JSON syntax error and the absolute byte offset of the byte that revealed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ScanError {
+    /// What is wrong.
+    pub kind: ScanErrorKind,
+    /// Absolute offset (from the start of the stream) of the offending byte, or of the end
+    /// of input for [`ScanErrorKind::UnexpectedEnd`].
+    pub offset: u64,
+}
+
+impl fmt::Display for ScanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at byte {}", self.kind, self.offset)
+    }
+}
+
+impl core::error::Error for ScanError {}
+
+/// What [`Scanner::scan`] stopped at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// All the input was consumed and the current value (if any) is not finished.
+    NeedMore,
+    /// A top-level value ended just before the returned consumed count.
+    /// [`Scanner::value_start`] says where it began.
+    Complete,
+    /// The input is not JSON. The offending byte was not consumed. The scanner stays in
+    /// this error until [`Scanner::reset`].
+    Error(ScanError),
+}
+
+/// The scanner's position in the grammar. Container states are combined with the
+/// bit-stack to know what encloses the current value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Between top-level values.
+    Idle,
+    /// After `{`: a key or `}`.
+    ObjKeyOrEnd,
+    /// After `,` in an object: a key.
+    ObjKey,
+    /// After a key: `:`.
+    ObjColon,
+    /// After `:`: a value.
+    ObjValue,
+    /// After a member value: `,` or `}`.
+    ObjCommaOrEnd,
+    /// After `[`: a value or `]`.
+    ArrValueOrEnd,
+    /// After `,` in an array: a value.
+    ArrValue,
+    /// After an element: `,` or `]`.
+    ArrCommaOrEnd,
+    /// Inside a string.
+    Str,
+    /// After a backslash in a string.
+    Escape,
+    /// Inside `\uXXXX`: `got` hex digits read so far, `unit` their value. `low` is set
+    /// when this escape must be the low half of a surrogate pair.
+    Hex { got: u8, unit: u16, low: bool },
+    /// After a high-surrogate escape: a backslash must follow.
+    PairBackslash,
+    /// After a high-surrogate escape and a backslash: `u` must follow.
+    PairU,
+    /// Inside a multi-byte UTF-8 sequence: `left` continuation bytes to come, the next one
+    /// in `lo..=hi`.
+    Utf8 { left: u8, lo: u8, hi: u8 },
+    /// After `-`.
+    Minus,
+    /// After a leading `0`.
+    Zero,
+    /// In the integer digits.
+    Int,
+    /// After `.`.
+    Dot,
+    /// In the fraction digits.
+    Frac,
+    /// After `e` or `E`.
+    Exp,
+    /// After the exponent sign.
+    ExpSign,
+    /// In the exponent digits.
+    ExpDigits,
+    /// Inside literal `which` (an index into `LITERALS`), `pos` bytes matched.
+    Literal { which: u8, pos: u8 },
+    /// A literal is complete; a delimiter must follow.
+    LiteralEnd,
+    /// A syntax error was reported; nothing more is accepted until reset.
+    Failed,
+}
+
+const LITERALS: [&[u8]; 3] = [b"true", b"false", b"null"];
+
+// Byte classes.
+const C_OTHER: u8 = 0;
+const C_WS: u8 = 1;
+/// Plain string content: printable ASCII other than `"` and `\`.
+const C_PLAIN: u8 = 2;
+/// A byte that ends a number or literal: whitespace, `,` `:` `[` `]` `{` `}` `"`.
+const C_DELIM: u8 = 4;
+
+const fn build_classes() -> [u8; 256] {
+    let mut t = [C_OTHER; 256];
+    let mut b = 0x20;
+    while b < 0x80 {
+        t[b] = C_PLAIN;
+        b += 1;
+    }
+    t[b'"' as usize] = C_DELIM;
+    t[b'\\' as usize] = C_OTHER;
+    t[b' ' as usize] = C_PLAIN | C_WS | C_DELIM;
+    t[b'\t' as usize] = C_WS | C_DELIM;
+    t[b'\n' as usize] = C_WS | C_DELIM;
+    t[b'\r' as usize] = C_WS | C_DELIM;
+    let delims = b",:[]{}";
+    let mut i = 0;
+    while i < delims.len() {
+        t[delims[i] as usize] |= C_DELIM;
+        i += 1;
+    }
+    t
+}
+
+static CLASS: [u8; 256] = build_classes();
+
+#[inline(always)]
+fn is_ws(b: u8) -> bool {
+    CLASS[b as usize] & C_WS != 0
+}
+
+#[inline(always)]
+fn is_delim(b: u8) -> bool {
+    CLASS[b as usize] & C_DELIM != 0
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Index of the first byte at or after `i` that is not plain string content (`"`, `\`,
+/// a control character or a non-ASCII byte), or `s.len()`.
+///
+/// Eight bytes at a time: the classic "has zero byte" test reports the lowest matching
+/// byte exactly (false positives only occur above a true match), so the lowest set bit
+/// of the combined mask is the first special byte.
+#[inline(always)]
+fn skip_plain(s: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = s.get(i..).and_then(|r| r.first_chunk::<8>()) {
+        let w = u64::from_le_bytes(*chunk);
+        let quote = w ^ (ONES * b'"' as u64);
+        let bslash = w ^ (ONES * b'\\' as u64);
+        let mask = (quote.wrapping_sub(ONES) & !quote)
+            | (bslash.wrapping_sub(ONES) & !bslash)
+            | (w.wrapping_sub(ONES * 0x20) & !w)
+            | w;
+        let mask = mask & HIGHS;
+        if mask != 0 {
+            return i + (mask.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&b) = s.get(i) {
+        if CLASS[b as usize] & C_PLAIN == 0 {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Index of the first non-whitespace byte at or after `i`, or `s.len()`. Runs of spaces
+/// (pretty-printed indentation) go eight at a time.
+#[inline(always)]
+fn skip_ws(s: &[u8], mut i: usize) -> usize {
+    loop {
+        match s.get(i) {
+            Some(&b) if is_ws(b) => i += 1,
+            _ => return i,
+        }
+        while let Some(chunk) = s.get(i..).and_then(|r| r.first_chunk::<8>()) {
+            if u64::from_le_bytes(*chunk) != ONES * b' ' as u64 {
+                break;
+            }
+            i += 8;
+        }
+    }
+}
+
+/// Index of the first byte at or after `i` that is not an ASCII digit, or `s.len()`.
+#[inline(always)]
+fn skip_digits(s: &[u8], mut i: usize) -> usize {
+    while let Some(b) = s.get(i) {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Scanner settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScanConfig {
+    /// Maximum nesting depth, 1 to [`MAX_DEPTH_LIMIT`]; larger values are clamped.
+    pub max_depth: u16,
+    /// Report [`ScanErrorKind::Interrupted`] for a `{` at the very start of a line (right
+    /// after LF) where a value inside a container is expected.
+    pub line_start_interrupts: bool,
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        Self {
+            max_depth: DEFAULT_MAX_DEPTH,
+            line_start_interrupts: false,
+        }
+    }
+}
+
+/// A resumable strict JSON scanner. See the [module docs](self).
+///
+/// ```
+/// use qmp_core::scan::{Scanner, Step};
+///
+/// let mut s = Scanner::new();
+/// // Partial input is a state, not an error.
+/// assert_eq!(s.scan(b"{\"return\": {"), (12, Step::NeedMore));
+/// // The rest completes the value; the trailing CRLF is left for the next call.
+/// assert_eq!(s.scan(b"}}\r\n"), (2, Step::Complete));
+/// assert_eq!(s.value_start(), 0);
+/// assert_eq!(s.offset(), 14);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Scanner {
+    state: State,
+    /// Whether the string being scanned is an object key.
+    key: bool,
+    /// Number of open containers.
+    depth: u16,
+    config: ScanConfig,
+    /// Bit `d` set: the container at depth `d + 1` is an object.
+    stack: [u64; STACK_WORDS],
+    /// Absolute offset of the next byte to scan.
+    offset: u64,
+    /// Absolute offset where the current (or last) top-level value began.
+    value_start: u64,
+    /// The last byte consumed, for the line-start rule across chunk boundaries.
+    last: u8,
+}
+
+impl Default for Scanner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Scanner {
+    /// A scanner with the default configuration, at offset 0.
+    pub const fn new() -> Self {
+        Self::with_config(ScanConfig {
+            max_depth: DEFAULT_MAX_DEPTH,
+            line_start_interrupts: false,
+        })
+    }
+
+    /// A scanner with the given configuration, at offset 0.
+    pub const fn with_config(config: ScanConfig) -> Self {
+        let mut config = config;
+        if config.max_depth > MAX_DEPTH_LIMIT {
+            config.max_depth = MAX_DEPTH_LIMIT;
+        }
+        Self {
+            state: State::Idle,
+            key: false,
+            depth: 0,
+            config,
+            stack: [0; STACK_WORDS],
+            offset: 0,
+            value_start: 0,
+            last: b'\n',
+        }
+    }
+
+    /// The configuration in use.
+    pub const fn config(&self) -> ScanConfig {
+        self.config
+    }
+
+    /// Absolute offset of the next byte to be scanned.
+    pub const fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Absolute offset where the current top-level value began (after [`Step::Complete`],
+    /// where the completed one began). After an error between values, the offset of the
+    /// offending byte.
+    pub const fn value_start(&self) -> u64 {
+        self.value_start
+    }
+
+    /// Whether the scanner is between top-level values (no value begun).
+    pub const fn is_idle(&self) -> bool {
+        matches!(self.state, State::Idle)
+    }
+
+    /// The last byte consumed (`b'\n'` at the start of a stream).
+    pub const fn last_byte(&self) -> u8 {
+        self.last
+    }
+
+    /// Current nesting depth (open objects and arrays).
+    pub const fn depth(&self) -> u16 {
+        self.depth
+    }
+
+    /// Forget any partial value or error and continue as if a new stream began at
+    /// absolute offset `offset`, with `last` the byte just before it (use `b'\n'` for a
+    /// fresh line).
+    pub fn reset(&mut self, offset: u64, last: u8) {
+        self.state = State::Idle;
+        self.key = false;
+        self.depth = 0;
+        self.offset = offset;
+        self.value_start = offset;
+        self.last = last;
+    }
+
+    /// Signal the end of input. Completes a pending top-level number or literal
+    /// (`Ok(true)`), reports nothing to do between values (`Ok(false)`), or reports a value
+    /// cut short ([`ScanErrorKind::UnexpectedEnd`]).
+    pub fn finish(&mut self) -> Result<bool, ScanError> {
+        match self.state {
+            State::Idle => Ok(false),
+            State::Zero | State::Int | State::Frac | State::ExpDigits | State::LiteralEnd
+                if self.depth == 0 =>
+            {
+                self.state = State::Idle;
+                Ok(true)
+            }
+            _ => Err(self.fail(ScanErrorKind::UnexpectedEnd, self.offset)),
+        }
+    }
+
+    fn fail(&mut self, kind: ScanErrorKind, offset: u64) -> ScanError {
+        if self.state == State::Idle {
+            self.value_start = offset;
+        }
+        self.state = State::Failed;
+        ScanError { kind, offset }
+    }
+
+    #[inline(always)]
+    fn top_is_object(&self) -> bool {
+        let d = (self.depth - 1) as usize;
+        self.stack[d / 64] & (1 << (d % 64)) != 0
+    }
+
+    /// The state after a value (scalar or container) ends at the current depth.
+    #[inline(always)]
+    fn after_value(&self) -> State {
+        if self.depth == 0 {
+            State::Idle
+        } else if self.top_is_object() {
+            State::ObjCommaOrEnd
+        } else {
+            State::ArrCommaOrEnd
+        }
+    }
+
+    /// Scan `input`, which continues the stream at [`Scanner::offset`]. Returns the
+    /// number of bytes consumed and why scanning stopped. On [`Step::Complete`] the rest
+    /// of the input (after the consumed bytes) is still to be scanned.
+    pub fn scan(&mut self, input: &[u8]) -> (usize, Step) {
+        let (used, step) = self.run(input);
+        if used > 0 {
+            self.last = input[used - 1];
+        }
+        self.offset += used as u64;
+        (used, step)
+    }
+
+    /// The state machine proper. `i` is the index of the next byte.
+    #[inline(always)]
+    fn run(&mut self, s: &[u8]) -> (usize, Step) {
+        let mut i = 0usize;
+        macro_rules! fail {
+            ($kind:expr) => {{
+                let e = self.fail($kind, self.offset + i as u64);
+                return (i, Step::Error(e));
+            }};
+        }
+        while let Some(&b) = s.get(i) {
+            match self.state {
+                State::Str => {
+                    i = skip_plain(s, i);
+                    let Some(&b) = s.get(i) else { break };
+                    match b {
+                        b'"' => {
+                            i += 1;
+                            if self.key {
+                                self.key = false;
+                                self.state = State::ObjColon;
+                            } else {
+                                self.state = self.after_value();
+                                if self.state == State::Idle {
+                                    return (i, Step::Complete);
+                                }
+                            }
+                        }
+                        b'\\' => {
+                            i += 1;
+                            self.state = State::Escape;
+                        }
+                        0x00..=0x1F => fail!(ScanErrorKind::ControlCharacter),
+                        0x7F => i += 1,
+                        _ => {
+                            self.state = match b {
+                                0xC2..=0xDF => State::Utf8 {
+                                    left: 1,
+                                    lo: 0x80,
+                                    hi: 0xBF,
+                                },
+                                0xE0 => State::Utf8 {
+                                    left: 2,
+                                    lo: 0xA0,
+                                    hi: 0xBF,
+                                },
+                                0xED => State::Utf8 {
+                                    left: 2,
+                                    lo: 0x80,
+                                    hi: 0x9F,
+                                },
+                                0xE1..=0xEF => State::Utf8 {
+                                    left: 2,
+                                    lo: 0x80,
+                                    hi: 0xBF,
+                                },
+                                0xF0 => State::Utf8 {
+                                    left: 3,
+                                    lo: 0x90,
+                                    hi: 0xBF,
+                                },
+                                0xF1..=0xF3 => State::Utf8 {
+                                    left: 3,
+                                    lo: 0x80,
+                                    hi: 0xBF,
+                                },
+                                0xF4 => State::Utf8 {
+                                    left: 3,
+                                    lo: 0x80,
+                                    hi: 0x8F,
+                                },
+                                _ => fail!(ScanErrorKind::InvalidUtf8),
+                            };
+                            i += 1;
+                        }
+                    }
+                }
+                State::Utf8 { left, lo, hi } => {
+                    if b < lo || b > hi {
+                        fail!(ScanErrorKind::InvalidUtf8);
+                    }
+                    i += 1;
+                    self.state = if left == 1 {
+                        State::Str
+                    } else {
+                        State::Utf8 {
+                            left: left - 1,
+                            lo: 0x80,
+                            hi: 0xBF,
+                        }
+                    };
+                }
+                State::Escape => {
+                    self.state = match b {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => State::Str,
+                        b'u' => State::Hex {
+                            got: 0,
+                            unit: 0,
+                            low: false,
+                        },
+                        _ => fail!(ScanErrorKind::InvalidEscape),
+                    };
+                    i += 1;
+                }
+                State::Hex { got, unit, low } => {
+                    let digit = match b {
+                        b'0'..=b'9' => b - b'0',
+                        b'a'..=b'f' => b - b'a' + 10,
+                        b'A'..=b'F' => b - b'A' + 10,
+                        _ => fail!(ScanErrorKind::InvalidHexEscape),
+                    };
+                    let unit = (unit << 4) | digit as u16;
+                    if got < 3 {
+                        self.state = State::Hex {
+                            got: got + 1,
+                            unit,
+                            low,
+                        };
+                    } else {
+                        let is_high = (0xD800..0xDC00).contains(&unit);
+                        let is_low = (0xDC00..0xE000).contains(&unit);
+                        self.state = if low {
+                            if !is_low {
+                                fail!(ScanErrorKind::LoneSurrogate);
+                            }
+                            State::Str
+                        } else if is_high {
+                            State::PairBackslash
+                        } else if is_low {
+                            fail!(ScanErrorKind::LoneSurrogate);
+                        } else {
+                            State::Str
+                        };
+                    }
+                    i += 1;
+                }
+                State::PairBackslash => {
+                    if b != b'\\' {
+                        fail!(ScanErrorKind::LoneSurrogate);
+                    }
+                    self.state = State::PairU;
+                    i += 1;
+                }
+                State::PairU => {
+                    if b != b'u' {
+                        fail!(ScanErrorKind::LoneSurrogate);
+                    }
+                    self.state = State::Hex {
+                        got: 0,
+                        unit: 0,
+                        low: true,
+                    };
+                    i += 1;
+                }
+                State::Idle
+                | State::ObjValue
+                | State::ArrValue
+                | State::ArrValueOrEnd
+                | State::ObjKeyOrEnd
+                | State::ObjKey
+                | State::ObjColon
+                | State::ObjCommaOrEnd
+                | State::ArrCommaOrEnd
+                    if is_ws(b) =>
+                {
+                    i = skip_ws(s, i + 1);
+                }
+                State::Idle => {
+                    self.value_start = self.offset + i as u64;
+                    match self.begin_value(b) {
+                        Ok(()) => i += 1,
+                        Err(kind) => fail!(kind),
+                    }
+                }
+                State::ObjValue | State::ArrValue | State::ArrValueOrEnd => {
+                    if b == b']' && self.state == State::ArrValueOrEnd {
+                        i += 1;
+                        self.depth -= 1;
+                        self.state = self.after_value();
+                        if self.state == State::Idle {
+                            return (i, Step::Complete);
+                        }
+                        continue;
+                    }
+                    if b == b'{' && self.config.line_start_interrupts {
+                        let prev = if i > 0 { s[i - 1] } else { self.last };
+                        if prev == b'\n' {
+                            fail!(ScanErrorKind::Interrupted);
+                        }
+                    }
+                    match self.begin_value(b) {
+                        Ok(()) => i += 1,
+                        Err(kind) => fail!(kind),
+                    }
+                }
+                State::ObjKeyOrEnd | State::ObjKey => match b {
+                    b'"' => {
+                        i += 1;
+                        self.key = true;
+                        self.state = State::Str;
+                    }
+                    b'}' if self.state == State::ObjKeyOrEnd => {
+                        i += 1;
+                        self.depth -= 1;
+                        self.state = self.after_value();
+                        if self.state == State::Idle {
+                            return (i, Step::Complete);
+                        }
+                    }
+                    _ => fail!(ScanErrorKind::UnexpectedByte),
+                },
+                State::ObjColon => {
+                    if b != b':' {
+                        fail!(ScanErrorKind::UnexpectedByte);
+                    }
+                    i += 1;
+                    self.state = State::ObjValue;
+                }
+                State::ObjCommaOrEnd | State::ArrCommaOrEnd => {
+                    let object = self.state == State::ObjCommaOrEnd;
+                    match b {
+                        b',' => {
+                            i += 1;
+                            self.state = if object {
+                                State::ObjKey
+                            } else {
+                                State::ArrValue
+                            };
+                        }
+                        b'}' if object => {
+                            i += 1;
+                            self.depth -= 1;
+                            self.state = self.after_value();
+                            if self.state == State::Idle {
+                                return (i, Step::Complete);
+                            }
+                        }
+                        b']' if !object => {
+                            i += 1;
+                            self.depth -= 1;
+                            self.state = self.after_value();
+                            if self.state == State::Idle {
+                                return (i, Step::Complete);
+                            }
+                        }
+                        _ => fail!(ScanErrorKind::UnexpectedByte),
+                    }
+                }
+                State::Minus => {
+                    self.state = match b {
+                        b'0' => State::Zero,
+                        b'1'..=b'9' => State::Int,
+                        _ => fail!(ScanErrorKind::InvalidNumber),
+                    };
+                    i += 1;
+                }
+                State::Int | State::Frac | State::ExpDigits => {
+                    i = skip_digits(s, i);
+                    let Some(&b) = s.get(i) else { break };
+                    match (self.state, b) {
+                        (State::Int, b'.') => {
+                            self.state = State::Dot;
+                            i += 1;
+                        }
+                        (State::Int | State::Frac, b'e' | b'E') => {
+                            self.state = State::Exp;
+                            i += 1;
+                        }
+                        _ => {
+                            if !is_delim(b) {
+                                fail!(ScanErrorKind::InvalidNumber);
+                            }
+                            self.state = self.after_value();
+                            if self.state == State::Idle {
+                                return (i, Step::Complete);
+                            }
+                        }
+                    }
+                }
+                State::Zero => match b {
+                    b'.' => {
+                        self.state = State::Dot;
+                        i += 1;
+                    }
+                    b'e' | b'E' => {
+                        self.state = State::Exp;
+                        i += 1;
+                    }
+                    _ => {
+                        if !is_delim(b) {
+                            fail!(ScanErrorKind::InvalidNumber);
+                        }
+                        self.state = self.after_value();
+                        if self.state == State::Idle {
+                            return (i, Step::Complete);
+                        }
+                    }
+                },
+                State::Dot => {
+                    if !b.is_ascii_digit() {
+                        fail!(ScanErrorKind::InvalidNumber);
+                    }
+                    self.state = State::Frac;
+                    i += 1;
+                }
+                State::Exp => {
+                    self.state = match b {
+                        b'+' | b'-' => State::ExpSign,
+                        b'0'..=b'9' => State::ExpDigits,
+                        _ => fail!(ScanErrorKind::InvalidNumber),
+                    };
+                    i += 1;
+                }
+                State::ExpSign => {
+                    if !b.is_ascii_digit() {
+                        fail!(ScanErrorKind::InvalidNumber);
+                    }
+                    self.state = State::ExpDigits;
+                    i += 1;
+                }
+                State::Literal { which, pos } => {
+                    let lit = LITERALS[which as usize];
+                    if lit.get(pos as usize) != Some(&b) {
+                        fail!(ScanErrorKind::InvalidLiteral);
+                    }
+                    i += 1;
+                    self.state = if pos as usize + 1 == lit.len() {
+                        State::LiteralEnd
+                    } else {
+                        State::Literal {
+                            which,
+                            pos: pos + 1,
+                        }
+                    };
+                }
+                State::LiteralEnd => {
+                    if !is_delim(b) {
+                        fail!(ScanErrorKind::InvalidLiteral);
+                    }
+                    self.state = self.after_value();
+                    if self.state == State::Idle {
+                        return (i, Step::Complete);
+                    }
+                }
+                State::Failed => {
+                    let e = ScanError {
+                        kind: ScanErrorKind::UnexpectedByte,
+                        offset: self.offset + i as u64,
+                    };
+                    return (i, Step::Error(e));
+                }
+            }
+        }
+        (i, Step::NeedMore)
+    }
+
+    /// Enter the state for a value starting with byte `b`.
+    #[inline(always)]
+    fn begin_value(&mut self, b: u8) -> Result<(), ScanErrorKind> {
+        self.state = match b {
+            b'"' => State::Str,
+            b'{' | b'[' => {
+                if self.depth >= self.config.max_depth {
+                    return Err(ScanErrorKind::TooDeep);
+                }
+                let d = self.depth as usize;
+                let bit = 1u64 << (d % 64);
+                if b == b'{' {
+                    self.stack[d / 64] |= bit;
+                } else {
+                    self.stack[d / 64] &= !bit;
+                }
+                self.depth += 1;
+                if b == b'{' {
+                    State::ObjKeyOrEnd
+                } else {
+                    State::ArrValueOrEnd
+                }
+            }
+            b'-' => State::Minus,
+            b'0' => State::Zero,
+            b'1'..=b'9' => State::Int,
+            b't' => State::Literal { which: 0, pos: 1 },
+            b'f' => State::Literal { which: 1, pos: 1 },
+            b'n' => State::Literal { which: 2, pos: 1 },
+            _ => return Err(ScanErrorKind::UnexpectedByte),
+        };
+        Ok(())
+    }
+}
+
+/// Check that `input` is exactly one JSON text, with only whitespace around it.
+///
+/// ```
+/// use qmp_core::scan::{validate, ScanErrorKind};
+///
+/// assert!(validate(b" {\"return\": {}}\r\n").is_ok());
+/// assert_eq!(validate(b"[] []").unwrap_err().kind, ScanErrorKind::UnexpectedByte);
+/// assert_eq!(validate(b"").unwrap_err().kind, ScanErrorKind::UnexpectedEnd);
+/// ```
+pub fn validate(input: &[u8]) -> Result<(), ScanError> {
+    let mut scanner = Scanner::new();
+    let (used, step) = scanner.scan(input);
+    match step {
+        Step::Error(e) => Err(e),
+        Step::NeedMore => match scanner.finish() {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ScanError {
+                kind: ScanErrorKind::UnexpectedEnd,
+                offset: input.len() as u64,
+            }),
+            Err(e) => Err(e),
+        },
+        Step::Complete => {
+            let rest = input.get(used..).unwrap_or_default();
+            match rest.iter().position(|&b| !is_ws(b)) {
+                None => Ok(()),
+                Some(p) => Err(ScanError {
+                    kind: ScanErrorKind::UnexpectedByte,
+                    offset: (used + p) as u64,
+                }),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
