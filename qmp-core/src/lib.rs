@@ -38,3 +38,8 @@ pub mod scan;
 
 #[doc(hidden)]
 pub mod fuzz;
+
+/// The repository README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme {}

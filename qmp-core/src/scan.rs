@@ -435,24 +435,6 @@ impl Scanner {
         ScanError { kind, offset }
     }
 
-    #[inline(always)]
-    fn top_is_object(&self) -> bool {
-        let d = (self.depth - 1) as usize;
-        self.stack[d / 64] & (1 << (d % 64)) != 0
-    }
-
-    /// The state after a value (scalar or container) ends at the current depth.
-    #[inline(always)]
-    fn after_value(&self) -> State {
-        if self.depth == 0 {
-            State::Idle
-        } else if self.top_is_object() {
-            State::ObjCommaOrEnd
-        } else {
-            State::ArrCommaOrEnd
-        }
-    }
-
     /// Scan `input`, which continues the stream at [`Scanner::offset`]. Returns the
     /// number of bytes consumed and why scanning stopped. On [`Step::Complete`] the rest
     /// of the input (after the consumed bytes) is still to be scanned.
@@ -468,39 +450,130 @@ impl Scanner {
     /// The state machine proper. `i` is the index of the next byte.
     #[inline(always)]
     fn run(&mut self, s: &[u8]) -> (usize, Step) {
+        // The hot state lives in locals (registers) and is written back on every exit.
         let mut i = 0usize;
-        macro_rules! fail {
-            ($kind:expr) => {{
-                let e = self.fail($kind, self.offset + i as u64);
-                return (i, Step::Error(e));
+        let mut st = self.state;
+        let mut key = self.key;
+        let mut depth = self.depth;
+        macro_rules! ret {
+            ($step:expr) => {{
+                self.state = st;
+                self.key = key;
+                self.depth = depth;
+                return (i, $step);
             }};
         }
+        macro_rules! fail {
+            ($kind:expr) => {{
+                let offset = self.offset + i as u64;
+                if st == State::Idle {
+                    self.value_start = offset;
+                }
+                st = State::Failed;
+                ret!(Step::Error(ScanError {
+                    kind: $kind,
+                    offset
+                }));
+            }};
+        }
+        // Fast paths that skip the dispatch loop for the common token sequences. Each
+        // only moves forward over bytes it fully checks; anything unusual (including
+        // every error) is left to the general states, which then see the same bytes.
+        //
+        // Begin a value at index `j` (`j >= 1`), going on into the first key of an
+        // object.
+        macro_rules! try_begin {
+            ($j:expr) => {{
+                let j = $j;
+                match s.get(j) {
+                    Some(&b'"') => {
+                        i = j + 1;
+                        st = State::Str;
+                    }
+                    Some(&v)
+                        if !(v == b'{'
+                            && self.config.line_start_interrupts
+                            && s.get(j.wrapping_sub(1)) == Some(&b'\n')) =>
+                    {
+                        if let Ok(next) =
+                            begin_value(&mut self.stack, &mut depth, self.config.max_depth, v)
+                        {
+                            i = j + 1;
+                            st = next;
+                            if next == State::ObjKeyOrEnd && s.get(i) == Some(&b'"') {
+                                i += 1;
+                                key = true;
+                                st = State::Str;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }};
+        }
+        // After a value inside a container (`st` is ObjCommaOrEnd or ArrCommaOrEnd): `,`
+        // and the next key or element.
+        macro_rules! next_string {
+            () => {
+                if s.get(i) == Some(&b',') {
+                    let j = skip_ws(s, i + 1);
+                    if st == State::ObjCommaOrEnd {
+                        if s.get(j) == Some(&b'"') {
+                            i = j + 1;
+                            key = true;
+                            st = State::Str;
+                        }
+                    } else {
+                        try_begin!(j);
+                    }
+                }
+            };
+        }
+        macro_rules! after_value {
+            () => {
+                if depth == 0 {
+                    State::Idle
+                } else {
+                    let d = (depth - 1) as usize;
+                    if self.stack[d / 64] & (1 << (d % 64)) != 0 {
+                        State::ObjCommaOrEnd
+                    } else {
+                        State::ArrCommaOrEnd
+                    }
+                }
+            };
+        }
         while let Some(&b) = s.get(i) {
-            match self.state {
+            match st {
                 State::Str => {
                     i = skip_plain(s, i);
                     let Some(&b) = s.get(i) else { break };
                     match b {
                         b'"' => {
                             i += 1;
-                            if self.key {
-                                self.key = false;
-                                self.state = State::ObjColon;
-                            } else {
-                                self.state = self.after_value();
-                                if self.state == State::Idle {
-                                    return (i, Step::Complete);
+                            if key {
+                                key = false;
+                                st = State::ObjColon;
+                                // `:` and the member value.
+                                if s.get(i) == Some(&b':') {
+                                    try_begin!(skip_ws(s, i + 1));
                                 }
+                            } else {
+                                st = after_value!();
+                                if st == State::Idle {
+                                    ret!(Step::Complete);
+                                }
+                                next_string!();
                             }
                         }
                         b'\\' => {
                             i += 1;
-                            self.state = State::Escape;
+                            st = State::Escape;
                         }
                         0x00..=0x1F => fail!(ScanErrorKind::ControlCharacter),
                         0x7F => i += 1,
                         _ => {
-                            self.state = match b {
+                            st = match b {
                                 0xC2..=0xDF => State::Utf8 {
                                     left: 1,
                                     lo: 0x80,
@@ -547,7 +620,7 @@ impl Scanner {
                         fail!(ScanErrorKind::InvalidUtf8);
                     }
                     i += 1;
-                    self.state = if left == 1 {
+                    st = if left == 1 {
                         State::Str
                     } else {
                         State::Utf8 {
@@ -558,7 +631,7 @@ impl Scanner {
                     };
                 }
                 State::Escape => {
-                    self.state = match b {
+                    st = match b {
                         b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => State::Str,
                         b'u' => State::Hex {
                             got: 0,
@@ -578,7 +651,7 @@ impl Scanner {
                     };
                     let unit = (unit << 4) | digit as u16;
                     if got < 3 {
-                        self.state = State::Hex {
+                        st = State::Hex {
                             got: got + 1,
                             unit,
                             low,
@@ -586,7 +659,7 @@ impl Scanner {
                     } else {
                         let is_high = (0xD800..0xDC00).contains(&unit);
                         let is_low = (0xDC00..0xE000).contains(&unit);
-                        self.state = if low {
+                        st = if low {
                             if !is_low {
                                 fail!(ScanErrorKind::LoneSurrogate);
                             }
@@ -605,14 +678,14 @@ impl Scanner {
                     if b != b'\\' {
                         fail!(ScanErrorKind::LoneSurrogate);
                     }
-                    self.state = State::PairU;
+                    st = State::PairU;
                     i += 1;
                 }
                 State::PairU => {
                     if b != b'u' {
                         fail!(ScanErrorKind::LoneSurrogate);
                     }
-                    self.state = State::Hex {
+                    st = State::Hex {
                         got: 0,
                         unit: 0,
                         low: true,
@@ -634,19 +707,23 @@ impl Scanner {
                 }
                 State::Idle => {
                     self.value_start = self.offset + i as u64;
-                    match self.begin_value(b) {
-                        Ok(()) => i += 1,
+                    match begin_value(&mut self.stack, &mut depth, self.config.max_depth, b) {
+                        Ok(next) => {
+                            st = next;
+                            i += 1;
+                        }
                         Err(kind) => fail!(kind),
                     }
                 }
                 State::ObjValue | State::ArrValue | State::ArrValueOrEnd => {
-                    if b == b']' && self.state == State::ArrValueOrEnd {
+                    if b == b']' && st == State::ArrValueOrEnd {
                         i += 1;
-                        self.depth -= 1;
-                        self.state = self.after_value();
-                        if self.state == State::Idle {
-                            return (i, Step::Complete);
+                        depth -= 1;
+                        st = after_value!();
+                        if st == State::Idle {
+                            ret!(Step::Complete);
                         }
+                        next_string!();
                         continue;
                     }
                     if b == b'{' && self.config.line_start_interrupts {
@@ -655,24 +732,28 @@ impl Scanner {
                             fail!(ScanErrorKind::Interrupted);
                         }
                     }
-                    match self.begin_value(b) {
-                        Ok(()) => i += 1,
+                    match begin_value(&mut self.stack, &mut depth, self.config.max_depth, b) {
+                        Ok(next) => {
+                            st = next;
+                            i += 1;
+                        }
                         Err(kind) => fail!(kind),
                     }
                 }
                 State::ObjKeyOrEnd | State::ObjKey => match b {
                     b'"' => {
                         i += 1;
-                        self.key = true;
-                        self.state = State::Str;
+                        key = true;
+                        st = State::Str;
                     }
-                    b'}' if self.state == State::ObjKeyOrEnd => {
+                    b'}' if st == State::ObjKeyOrEnd => {
                         i += 1;
-                        self.depth -= 1;
-                        self.state = self.after_value();
-                        if self.state == State::Idle {
-                            return (i, Step::Complete);
+                        depth -= 1;
+                        st = after_value!();
+                        if st == State::Idle {
+                            ret!(Step::Complete);
                         }
+                        next_string!();
                     }
                     _ => fail!(ScanErrorKind::UnexpectedByte),
                 },
@@ -681,14 +762,14 @@ impl Scanner {
                         fail!(ScanErrorKind::UnexpectedByte);
                     }
                     i += 1;
-                    self.state = State::ObjValue;
+                    st = State::ObjValue;
                 }
                 State::ObjCommaOrEnd | State::ArrCommaOrEnd => {
-                    let object = self.state == State::ObjCommaOrEnd;
+                    let object = st == State::ObjCommaOrEnd;
                     match b {
                         b',' => {
                             i += 1;
-                            self.state = if object {
+                            st = if object {
                                 State::ObjKey
                             } else {
                                 State::ArrValue
@@ -696,25 +777,27 @@ impl Scanner {
                         }
                         b'}' if object => {
                             i += 1;
-                            self.depth -= 1;
-                            self.state = self.after_value();
-                            if self.state == State::Idle {
-                                return (i, Step::Complete);
+                            depth -= 1;
+                            st = after_value!();
+                            if st == State::Idle {
+                                ret!(Step::Complete);
                             }
+                            next_string!();
                         }
                         b']' if !object => {
                             i += 1;
-                            self.depth -= 1;
-                            self.state = self.after_value();
-                            if self.state == State::Idle {
-                                return (i, Step::Complete);
+                            depth -= 1;
+                            st = after_value!();
+                            if st == State::Idle {
+                                ret!(Step::Complete);
                             }
+                            next_string!();
                         }
                         _ => fail!(ScanErrorKind::UnexpectedByte),
                     }
                 }
                 State::Minus => {
-                    self.state = match b {
+                    st = match b {
                         b'0' => State::Zero,
                         b'1'..=b'9' => State::Int,
                         _ => fail!(ScanErrorKind::InvalidNumber),
@@ -724,54 +807,56 @@ impl Scanner {
                 State::Int | State::Frac | State::ExpDigits => {
                     i = skip_digits(s, i);
                     let Some(&b) = s.get(i) else { break };
-                    match (self.state, b) {
+                    match (st, b) {
                         (State::Int, b'.') => {
-                            self.state = State::Dot;
+                            st = State::Dot;
                             i += 1;
                         }
                         (State::Int | State::Frac, b'e' | b'E') => {
-                            self.state = State::Exp;
+                            st = State::Exp;
                             i += 1;
                         }
                         _ => {
                             if !is_delim(b) {
                                 fail!(ScanErrorKind::InvalidNumber);
                             }
-                            self.state = self.after_value();
-                            if self.state == State::Idle {
-                                return (i, Step::Complete);
+                            st = after_value!();
+                            if st == State::Idle {
+                                ret!(Step::Complete);
                             }
+                            next_string!();
                         }
                     }
                 }
                 State::Zero => match b {
                     b'.' => {
-                        self.state = State::Dot;
+                        st = State::Dot;
                         i += 1;
                     }
                     b'e' | b'E' => {
-                        self.state = State::Exp;
+                        st = State::Exp;
                         i += 1;
                     }
                     _ => {
                         if !is_delim(b) {
                             fail!(ScanErrorKind::InvalidNumber);
                         }
-                        self.state = self.after_value();
-                        if self.state == State::Idle {
-                            return (i, Step::Complete);
+                        st = after_value!();
+                        if st == State::Idle {
+                            ret!(Step::Complete);
                         }
+                        next_string!();
                     }
                 },
                 State::Dot => {
                     if !b.is_ascii_digit() {
                         fail!(ScanErrorKind::InvalidNumber);
                     }
-                    self.state = State::Frac;
+                    st = State::Frac;
                     i += 1;
                 }
                 State::Exp => {
-                    self.state = match b {
+                    st = match b {
                         b'+' | b'-' => State::ExpSign,
                         b'0'..=b'9' => State::ExpDigits,
                         _ => fail!(ScanErrorKind::InvalidNumber),
@@ -782,7 +867,7 @@ impl Scanner {
                     if !b.is_ascii_digit() {
                         fail!(ScanErrorKind::InvalidNumber);
                     }
-                    self.state = State::ExpDigits;
+                    st = State::ExpDigits;
                     i += 1;
                 }
                 State::Literal { which, pos } => {
@@ -791,7 +876,7 @@ impl Scanner {
                         fail!(ScanErrorKind::InvalidLiteral);
                     }
                     i += 1;
-                    self.state = if pos as usize + 1 == lit.len() {
+                    st = if pos as usize + 1 == lit.len() {
                         State::LiteralEnd
                     } else {
                         State::Literal {
@@ -804,56 +889,58 @@ impl Scanner {
                     if !is_delim(b) {
                         fail!(ScanErrorKind::InvalidLiteral);
                     }
-                    self.state = self.after_value();
-                    if self.state == State::Idle {
-                        return (i, Step::Complete);
+                    st = after_value!();
+                    if st == State::Idle {
+                        ret!(Step::Complete);
                     }
+                    next_string!();
                 }
                 State::Failed => {
                     let e = ScanError {
                         kind: ScanErrorKind::UnexpectedByte,
                         offset: self.offset + i as u64,
                     };
-                    return (i, Step::Error(e));
+                    ret!(Step::Error(e));
                 }
             }
         }
-        (i, Step::NeedMore)
+        ret!(Step::NeedMore)
     }
+}
 
-    /// Enter the state for a value starting with byte `b`.
-    #[inline(always)]
-    fn begin_value(&mut self, b: u8) -> Result<(), ScanErrorKind> {
-        self.state = match b {
-            b'"' => State::Str,
-            b'{' | b'[' => {
-                if self.depth >= self.config.max_depth {
-                    return Err(ScanErrorKind::TooDeep);
-                }
-                let d = self.depth as usize;
-                let bit = 1u64 << (d % 64);
-                if b == b'{' {
-                    self.stack[d / 64] |= bit;
-                } else {
-                    self.stack[d / 64] &= !bit;
-                }
-                self.depth += 1;
-                if b == b'{' {
-                    State::ObjKeyOrEnd
-                } else {
-                    State::ArrValueOrEnd
-                }
+/// The state for a value starting with byte `b`, pushing a container on the stack.
+#[inline(always)]
+fn begin_value(
+    stack: &mut [u64; STACK_WORDS],
+    depth: &mut u16,
+    max_depth: u16,
+    b: u8,
+) -> Result<State, ScanErrorKind> {
+    Ok(match b {
+        b'"' => State::Str,
+        b'{' | b'[' => {
+            if *depth >= max_depth {
+                return Err(ScanErrorKind::TooDeep);
             }
-            b'-' => State::Minus,
-            b'0' => State::Zero,
-            b'1'..=b'9' => State::Int,
-            b't' => State::Literal { which: 0, pos: 1 },
-            b'f' => State::Literal { which: 1, pos: 1 },
-            b'n' => State::Literal { which: 2, pos: 1 },
-            _ => return Err(ScanErrorKind::UnexpectedByte),
-        };
-        Ok(())
-    }
+            let d = *depth as usize;
+            let bit = 1u64 << (d % 64);
+            *depth += 1;
+            if b == b'{' {
+                stack[d / 64] |= bit;
+                State::ObjKeyOrEnd
+            } else {
+                stack[d / 64] &= !bit;
+                State::ArrValueOrEnd
+            }
+        }
+        b'-' => State::Minus,
+        b'0' => State::Zero,
+        b'1'..=b'9' => State::Int,
+        b't' => State::Literal { which: 0, pos: 1 },
+        b'f' => State::Literal { which: 1, pos: 1 },
+        b'n' => State::Literal { which: 2, pos: 1 },
+        _ => return Err(ScanErrorKind::UnexpectedByte),
+    })
 }
 
 /// Check that `input` is exactly one JSON text, with only whitespace around it.

@@ -1,1 +1,319 @@
+//! Framer unit tests. Every case runs whole, in one-byte chunks and in the chunkings
+//! given by a few fixed patterns, and must give the same outcome each way.
 
+use super::*;
+use crate::scan::ScanErrorKind;
+
+/// One outcome: a frame (offset, bytes) or an error. Bytes are kept in a fixed array so
+/// the tests need no allocator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Out {
+    Frame {
+        offset: u64,
+        len: usize,
+        head: [u8; 32],
+    },
+    Error(FrameError),
+}
+
+fn frame(offset: u64, bytes: &[u8]) -> Out {
+    let mut head = [0u8; 32];
+    let n = bytes.len().min(32);
+    head[..n].copy_from_slice(&bytes[..n]);
+    Out::Frame {
+        offset,
+        len: bytes.len(),
+        head,
+    }
+}
+
+struct Outs {
+    items: [Option<Out>; 16],
+    n: usize,
+}
+
+impl Outs {
+    fn as_slice(&self) -> &[Option<Out>] {
+        &self.items[..self.n]
+    }
+}
+
+fn drain<const N: usize>(f: &mut Framer<[u8; N]>, outs: &mut Outs) {
+    while let Some(item) = f.next() {
+        let out = match item {
+            Ok(fr) => frame(fr.offset(), fr.as_bytes()),
+            Err(e) => Out::Error(e),
+        };
+        assert!(outs.n < outs.items.len(), "too many outcomes");
+        outs.items[outs.n] = Some(out);
+        outs.n += 1;
+    }
+}
+
+fn feed<const N: usize>(input: &[u8], pattern: &[usize], config: Config, zero_copy: bool) -> Outs {
+    let mut f = Framer::with_config([0u8; N], config);
+    let mut outs = Outs {
+        items: [None; 16],
+        n: 0,
+    };
+    let mut rest = input;
+    let mut k = 0;
+    while !rest.is_empty() {
+        let want = pattern[k % pattern.len()].min(rest.len());
+        k += 1;
+        let n = if zero_copy {
+            let spare = f.spare_mut();
+            let n = want.min(spare.len());
+            spare[..n].copy_from_slice(&rest[..n]);
+            f.commit(n);
+            n
+        } else {
+            f.push(&rest[..want])
+        };
+        rest = &rest[n..];
+        drain(&mut f, &mut outs);
+        assert!(k < 10 * input.len() + 10, "no progress");
+    }
+    f.finish();
+    drain(&mut f, &mut outs);
+    outs
+}
+
+/// Frame `input` with an `N`-byte buffer in every chunking; return the common outcome.
+fn check<const N: usize>(input: &[u8], config: Config, expected: &[Out]) {
+    let whole = feed::<N>(input, &[usize::MAX], config, false);
+    let got: &[Option<Out>] = whole.as_slice();
+    assert_eq!(got.len(), expected.len(), "{:?}", got);
+    for (g, e) in got.iter().zip(expected) {
+        assert_eq!(g.as_ref(), Some(e));
+    }
+    for pattern in [&[1usize][..], &[2], &[3, 1, 4, 1, 5, 9, 2, 6], &[7, 64, 13]] {
+        for zero_copy in [false, true] {
+            let other = feed::<N>(input, pattern, config, zero_copy);
+            assert_eq!(
+                whole.as_slice(),
+                other.as_slice(),
+                "pattern {pattern:?} zero_copy {zero_copy}"
+            );
+        }
+    }
+}
+
+fn invalid(kind: ScanErrorKind, offset: u64, start: u64, skipped: u64) -> Out {
+    Out::Error(FrameError::Invalid {
+        error: ScanError { kind, offset },
+        start,
+        skipped,
+    })
+}
+
+const QMP: Config = Config::qmp();
+
+#[test]
+fn frames_by_structure_not_lines() {
+    check::<64>(
+        b"{\"a\": 1}\r\n{\"b\":\n  2}{\"c\":3}\n\n  {}",
+        QMP,
+        &[
+            frame(0, b"{\"a\": 1}"),
+            frame(10, b"{\"b\":\n  2}"),
+            frame(20, b"{\"c\":3}"),
+            frame(31, b"{}"),
+        ],
+    );
+}
+
+#[test]
+fn top_level_scalars_need_a_delimiter_or_the_end() {
+    check::<64>(
+        b"12 \"s\"true[1]-0.5",
+        QMP,
+        &[
+            frame(0, b"12"),
+            frame(3, b"\"s\""),
+            frame(6, b"true"),
+            frame(10, b"[1]"),
+            frame(13, b"-0.5"),
+        ],
+    );
+}
+
+#[test]
+fn error_resyncs_at_line_start_brace() {
+    // Garbage between messages on one line: everything up to the next line is dropped.
+    check::<64>(
+        b"{}x{\"lost\":1}\r\n{\"ok\":2}",
+        QMP,
+        &[
+            frame(0, b"{}"),
+            invalid(ScanErrorKind::UnexpectedByte, 2, 2, 13),
+            frame(15, b"{\"ok\":2}"),
+        ],
+    );
+    // An error inside a message drops the message from its start.
+    check::<64>(
+        b"{\"a\": tru}\n{}",
+        QMP,
+        &[
+            invalid(ScanErrorKind::InvalidLiteral, 9, 0, 11),
+            frame(11, b"{}"),
+        ],
+    );
+}
+
+#[test]
+fn raw_newline_in_string_resyncs_at_next_line() {
+    check::<64>(
+        b"{\"a\": \"cut\r\n{\"b\": 1}\r\n",
+        QMP,
+        &[
+            invalid(ScanErrorKind::ControlCharacter, 10, 0, 12),
+            frame(12, b"{\"b\": 1}"),
+        ],
+    );
+}
+
+#[test]
+fn truncated_message_is_interrupted_by_next_line() {
+    let input = b"{\"return\": [1,\r\n{\"return\": {}}\r\n";
+    check::<64>(
+        input,
+        QMP,
+        &[
+            invalid(ScanErrorKind::Interrupted, 16, 0, 16),
+            frame(16, b"{\"return\": {}}"),
+        ],
+    );
+    // As plain JSON the same bytes are one unfinished value.
+    check::<64>(
+        input,
+        Config::json(),
+        &[invalid(
+            ScanErrorKind::UnexpectedEnd,
+            input.len() as u64,
+            0,
+            input.len() as u64,
+        )],
+    );
+}
+
+#[test]
+fn ff_byte_always_resyncs() {
+    check::<64>(
+        b"{\"execute\": \"qu\xFF{\"return\": {}}",
+        QMP,
+        &[
+            invalid(ScanErrorKind::InvalidUtf8, 15, 0, 16),
+            frame(16, b"{\"return\": {}}"),
+        ],
+    );
+    // Between messages too (QGA's sync byte).
+    check::<64>(
+        b"{}\xFF{}",
+        QMP,
+        &[
+            frame(0, b"{}"),
+            invalid(ScanErrorKind::UnexpectedByte, 2, 2, 1),
+            frame(3, b"{}"),
+        ],
+    );
+}
+
+#[test]
+fn end_of_input_flushes() {
+    check::<64>(
+        b"{\"return\": \"abc",
+        QMP,
+        &[invalid(ScanErrorKind::UnexpectedEnd, 15, 0, 15)],
+    );
+    check::<64>(
+        b"{}garbage",
+        QMP,
+        &[
+            frame(0, b"{}"),
+            invalid(ScanErrorKind::UnexpectedByte, 2, 2, 7),
+        ],
+    );
+    check::<64>(b"  \r\n", QMP, &[]);
+    check::<64>(b"", QMP, &[]);
+}
+
+#[test]
+fn oversized_frames_are_skipped_in_step() {
+    let mut big = [b'x'; 200];
+    big[..12].copy_from_slice(b"{\"return\": \"");
+    big[198..].copy_from_slice(b"\"}");
+    let mut input = [0u8; 218];
+    input[..200].copy_from_slice(&big);
+    input[200..].copy_from_slice(b"\r\n{\"id\": 1}\r\n{\"a\":");
+    check::<32>(
+        &input,
+        QMP,
+        &[
+            Out::Error(FrameError::TooLarge { start: 0, len: 200 }),
+            frame(202, b"{\"id\": 1}"),
+            invalid(ScanErrorKind::UnexpectedEnd, 218, 213, 5),
+        ],
+    );
+    // An oversized frame that turns out to be invalid is one error, from its start.
+    let mut bad = big;
+    bad[150] = 0x01;
+    check::<32>(
+        &bad,
+        QMP,
+        &[invalid(ScanErrorKind::ControlCharacter, 150, 0, 200)],
+    );
+    // A frame exactly as large as the buffer fits.
+    check::<8>(
+        b"[1,2,33]\n[1,2,333]\n",
+        QMP,
+        &[
+            frame(0, b"[1,2,33]"),
+            Out::Error(FrameError::TooLarge { start: 9, len: 9 }),
+        ],
+    );
+}
+
+#[test]
+fn push_reports_what_fits_and_next_frees_room() {
+    let mut f = Framer::new([0u8; 8]);
+    assert_eq!(f.push(b"{\"a\":[1,2,3]}"), 8);
+    assert!(f.next().is_none()); // frame outgrew the buffer: switched to skipping
+    assert_eq!(f.push(b"2,3]}{}"), 7);
+    assert_eq!(
+        f.next(),
+        Some(Err(FrameError::TooLarge { start: 0, len: 13 }))
+    );
+    assert_eq!(f.next().unwrap().unwrap().as_bytes(), b"{}");
+    assert!(f.next().is_none());
+    assert_eq!(f.offset(), 15);
+    f.reset();
+    assert_eq!(f.offset(), 0);
+    assert_eq!(f.capacity(), 8);
+}
+
+#[test]
+fn compaction_keeps_partial_frames() {
+    let mut f = Framer::new([0u8; 16]);
+    assert_eq!(f.push(b"{\"aa\":1}{\"bb\":"), 14);
+    assert_eq!(f.next().unwrap().unwrap().as_bytes(), b"{\"aa\":1}");
+    assert!(f.next().is_none());
+    // Only 2 bytes free at the end: pushing more moves the partial frame to the front.
+    assert_eq!(f.push(b"22}\n"), 4);
+    let fr = f.next().unwrap().unwrap();
+    assert_eq!((fr.offset(), fr.as_bytes()), (8, &b"{\"bb\":22}"[..]));
+}
+
+#[test]
+fn depth_limit_is_configurable() {
+    check::<64>(
+        b"[[[1]]]\n{}",
+        QMP.with_max_depth(2),
+        &[invalid(ScanErrorKind::TooDeep, 2, 0, 8), frame(8, b"{}")],
+    );
+}
+
+#[test]
+fn fuzz_helper_agrees_with_itself() {
+    crate::fuzz::frame_chunks(b"{\"a\":1}\r\n{\"b\"x\n{}\xFF[1,2", &[1, 2, 3]);
+}
