@@ -9,6 +9,9 @@
 //!   any chunking into complete JSON texts ([`Frame`](frame::Frame)), found by structure
 //!   rather than by newline, with typed, offset-carrying errors and automatic
 //!   resynchronisation after bad input.
+//! - [`json`] — zero-copy views into validated frames: [`RawJson`](json::RawJson) (kind,
+//!   members, elements, numbers as `i64`/`u64`/`f64`, serde-json-core decoding) and
+//!   [`JsonStr`](json::JsonStr) (escaped strings, decoded only on request).
 //! - [`scan`] — the resumable strict RFC 8259 [`Scanner`](scan::Scanner) underneath: a
 //!   byte-level state machine that never examines a byte twice and never recurses.
 //!
@@ -34,6 +37,7 @@
 extern crate std;
 
 pub mod frame;
+pub mod json;
 pub mod scan;
 
 #[doc(hidden)]

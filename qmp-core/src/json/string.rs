@@ -1,0 +1,168 @@
+//! [`JsonStr`]: a JSON string as it appears on the wire, decoded only on request.
+
+use core::fmt;
+
+/// The destination buffer is too small.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BufferFull;
+
+impl fmt::Display for BufferFull {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("buffer full")
+    }
+}
+
+impl core::error::Error for BufferFull {}
+
+/// A validated JSON string, still escaped: the text between the quotes.
+///
+/// Borrowed as `&str` when it has no escapes ([`as_str`](JsonStr::as_str)), decoded
+/// into a caller buffer ([`unescape_into`](JsonStr::unescape_into)) or as an iterator
+/// ([`chars`](JsonStr::chars)), and compared with `&str` without allocating.
+///
+/// ```
+/// use qmp_core::json::RawJson;
+///
+/// let v = RawJson::parse(br#""caf\u00E9 \uD83D\uDE00""#)?;
+/// let s = v.as_str().unwrap();
+/// assert_eq!(s.as_str(), None); // has escapes
+/// assert!(s == "café 😀");
+/// let mut buf = [0u8; 16];
+/// assert_eq!(s.unescape_into(&mut buf), Ok("café 😀"));
+/// # Ok::<(), qmp_core::scan::ScanError>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct JsonStr<'a> {
+    raw: &'a str,
+}
+
+impl<'a> JsonStr<'a> {
+    /// Wrap the text between the quotes of a validated string.
+    pub(crate) const fn from_raw(raw: &'a str) -> Self {
+        Self { raw }
+    }
+
+    /// The escaped text between the quotes, as on the wire.
+    pub const fn raw(&self) -> &'a str {
+        self.raw
+    }
+
+    /// Whether the string contains escapes.
+    pub fn has_escapes(&self) -> bool {
+        self.raw.as_bytes().contains(&b'\\')
+    }
+
+    /// The string itself, borrowed, when it has no escapes.
+    pub fn as_str(&self) -> Option<&'a str> {
+        (!self.has_escapes()).then_some(self.raw)
+    }
+
+    /// The decoded characters.
+    pub fn chars(&self) -> Chars<'a> {
+        Chars {
+            rest: self.raw.chars(),
+        }
+    }
+
+    /// The length of the decoded string in UTF-8 bytes.
+    pub fn unescaped_len(&self) -> usize {
+        self.chars().map(char::len_utf8).sum()
+    }
+
+    /// Decode into `buf` and return the decoded text.
+    pub fn unescape_into<'b>(&self, buf: &'b mut [u8]) -> Result<&'b str, BufferFull> {
+        let mut n = 0;
+        for c in self.chars() {
+            let len = c.len_utf8();
+            let dst = buf.get_mut(n..n + len).ok_or(BufferFull)?;
+            c.encode_utf8(dst);
+            n += len;
+        }
+        let done = buf.get(..n).ok_or(BufferFull)?;
+        core::str::from_utf8(done).map_err(|_| BufferFull)
+    }
+}
+
+impl PartialEq<str> for JsonStr<'_> {
+    fn eq(&self, other: &str) -> bool {
+        match self.as_str() {
+            Some(plain) => plain == other,
+            None => self.chars().eq(other.chars()),
+        }
+    }
+}
+
+impl PartialEq<&str> for JsonStr<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        *self == **other
+    }
+}
+
+impl fmt::Debug for JsonStr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{}\"", self.raw)
+    }
+}
+
+impl fmt::Display for JsonStr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.as_str() {
+            Some(plain) => f.write_str(plain),
+            None => self.chars().try_for_each(|c| fmt::Write::write_char(f, c)),
+        }
+    }
+}
+
+/// The decoded characters of a [`JsonStr`]. An invalid escape (impossible in a
+/// validated string) decodes as U+FFFD.
+#[derive(Clone, Debug)]
+pub struct Chars<'a> {
+    rest: core::str::Chars<'a>,
+}
+
+impl Chars<'_> {
+    fn hex4(&mut self) -> Option<u32> {
+        (0..4).try_fold(0u32, |acc, _| {
+            Some(acc << 4 | self.rest.next()?.to_digit(16)?)
+        })
+    }
+}
+
+impl Iterator for Chars<'_> {
+    type Item = char;
+
+    fn next(&mut self) -> Option<char> {
+        let c = self.rest.next()?;
+        if c != '\\' {
+            return Some(c);
+        }
+        Some(match self.rest.next() {
+            Some('"') => '"',
+            Some('\\') => '\\',
+            Some('/') => '/',
+            Some('b') => '\u{8}',
+            Some('f') => '\u{c}',
+            Some('n') => '\n',
+            Some('r') => '\r',
+            Some('t') => '\t',
+            Some('u') => {
+                let unit = self.hex4().unwrap_or(0xFFFD);
+                if (0xD800..0xDC00).contains(&unit) {
+                    let low = match (self.rest.next(), self.rest.next()) {
+                        (Some('\\'), Some('u')) => self.hex4().unwrap_or(0),
+                        _ => 0,
+                    };
+                    if (0xDC00..0xE000).contains(&low) {
+                        let c = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+                        char::from_u32(c).unwrap_or('\u{FFFD}')
+                    } else {
+                        '\u{FFFD}'
+                    }
+                } else {
+                    char::from_u32(unit).unwrap_or('\u{FFFD}')
+                }
+            }
+            _ => '\u{FFFD}',
+        })
+    }
+}
