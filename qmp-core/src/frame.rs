@@ -265,12 +265,21 @@ pub struct Framer<B> {
 
 impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
     /// A framer over `buf` with the QMP defaults ([`Config::qmp`]).
+    ///
+    /// # Panics
+    ///
+    /// If `buf` is empty.
     pub fn new(buf: B) -> Self {
         Self::with_config(buf, Config::qmp())
     }
 
     /// A framer over `buf` with the given settings.
+    ///
+    /// # Panics
+    ///
+    /// If `buf` is empty: such a framer could never take a byte.
     pub fn with_config(buf: B, config: Config) -> Self {
+        assert!(!buf.as_ref().is_empty(), "a Framer needs a non-empty buffer");
         Self {
             buf,
             scanner: Scanner::with_config(ScanConfig {
@@ -387,7 +396,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
     pub fn next(&mut self) -> Option<Result<Frame<'_>, FrameError>> {
         loop {
             if let Mode::Recover { error, start, lf } = self.mode {
-                match self.resync(lf) {
+                match self.resync(start, lf) {
                     Some(at) => {
                         let err = self.end_recovery(error, start, at);
                         return Some(Err(err));
@@ -484,7 +493,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
 
     /// Look for a resync point from `self.pos`; on success return its absolute offset,
     /// with the scanner reset there. Dropped bytes are released.
-    fn resync(&mut self, mut lf: bool) -> Option<u64> {
+    fn resync(&mut self, start: u64, mut lf: bool) -> Option<u64> {
         let bytes = &self.buf.as_ref()[self.pos..self.tail];
         for (i, &b) in bytes.iter().enumerate() {
             let at = self.pos + i;
@@ -495,7 +504,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
                 self.scanner.reset(resume, 0xFF);
                 return Some(resume);
             }
-            if b == b'{' && lf {
+            // The offending byte itself can start the next message, unless it is also the
+            // start of the bad region: every error must skip at least one byte.
+            if b == b'{' && lf && self.base + at as u64 > start {
                 let resume = self.base + at as u64;
                 self.pos = at;
                 self.head = at;
