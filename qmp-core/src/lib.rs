@@ -36,8 +36,11 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod encode;
 pub mod frame;
 pub mod json;
+pub mod message;
+pub mod schema;
 pub mod scan;
 
 #[doc(hidden)]

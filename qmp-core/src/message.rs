@@ -1,0 +1,1 @@
+//! The QMP message model (in progress).

@@ -1,0 +1,1 @@
+//! Typed event payloads and commands (in progress).
