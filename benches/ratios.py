@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Summarise the `framing` criterion results as a markdown table.
+
+Run after `cargo bench -p qmp-benches`:
+
+    python3 benches/ratios.py [CRITERION_DIR]
+
+CRITERION_DIR defaults to target/criterion in the workspace (or in $CARGO_TARGET_DIR).
+For each benchmark it reads new/benchmark.json (group, function, throughput bytes) and
+new/estimates.json (median time). Throughput is bytes / median time, in MB/s
+(10^6 bytes per second). The ratio columns divide the framer's throughput by that of
+serde_json's RawValue stream deserializer on the same corpus in the same run: above 1
+means the framer is faster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+GROUPS = ["schema", "events", "chatter", "pretty"]
+FUNCTIONS = [
+    "qmp_framer/whole",
+    "qmp_framer/4k_chunks",
+    "serde_json/raw_value_stream",
+    "serde_json/ignored_any_lines",
+    "serde_json/value_lines",
+    "simd_json/borrowed_lines",
+]
+BASELINE = "serde_json/raw_value_stream"
+RATIOS = [
+    ("framer whole ÷ RawValue", "qmp_framer/whole"),
+    ("framer 4k ÷ RawValue", "qmp_framer/4k_chunks"),
+]
+
+
+def default_dir() -> Path:
+    target = os.environ.get("CARGO_TARGET_DIR")
+    if target:
+        return Path(target) / "criterion"
+    return Path(__file__).resolve().parent.parent / "target" / "criterion"
+
+
+def throughput_bytes(bench: dict) -> int | None:
+    throughput = bench.get("throughput")
+    if not isinstance(throughput, dict):
+        return None
+    for kind in ("Bytes", "BytesDecimal"):
+        if kind in throughput:
+            return int(throughput[kind])
+    return None
+
+
+def load(root: Path) -> dict:
+    """{group: {function: (bytes, median_ns)}}"""
+    results: dict = {}
+    for bench_file in sorted(root.glob("*/*/new/benchmark.json")):
+        bench = json.loads(bench_file.read_text())
+        estimates = json.loads((bench_file.parent / "estimates.json").read_text())
+        group = bench.get("group_id")
+        function = bench.get("function_id")
+        size = throughput_bytes(bench)
+        if group is None or function is None or size is None:
+            continue
+        median_ns = estimates["median"]["point_estimate"]
+        results.setdefault(group, {})[function] = (size, median_ns)
+    return results
+
+
+def mb_per_s(entry) -> float | None:
+    if entry is None:
+        return None
+    size, median_ns = entry
+    return size / (median_ns * 1e-9) / 1e6
+
+
+def main() -> int:
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else default_dir()
+    results = load(root)
+    if not results:
+        print(f"no criterion results under {root}", file=sys.stderr)
+        return 1
+
+    groups = [g for g in GROUPS if g in results] + sorted(set(results) - set(GROUPS))
+    functions = FUNCTIONS + sorted(
+        {f for g in results.values() for f in g} - set(FUNCTIONS)
+    )
+
+    header = ["corpus", "bytes"] + functions + [name for name, _ in RATIOS]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
+    for group in groups:
+        entries = results[group]
+        sizes = {size for size, _ in entries.values()}
+        row = [group, " / ".join(str(s) for s in sorted(sizes))]
+        speeds = {f: mb_per_s(entries.get(f)) for f in functions}
+        row += ["n/a" if speeds[f] is None else f"{speeds[f]:.0f}" for f in functions]
+        base = speeds.get(BASELINE)
+        for _, function in RATIOS:
+            speed = speeds.get(function)
+            row.append("n/a" if speed is None or not base else f"{speed / base:.2f}")
+        print("| " + " | ".join(row) + " |")
+    print()
+    print(
+        "Throughput in MB/s (10^6 bytes/s) from the median time of each benchmark; "
+        "n/a: not run for that corpus."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
