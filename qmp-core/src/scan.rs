@@ -511,20 +511,34 @@ impl Scanner {
                 }
             }};
         }
-        // After a value inside a container (`st` is ObjCommaOrEnd or ArrCommaOrEnd): `,`
-        // and the next key or element.
+        // After a value inside a container (`st` is ObjCommaOrEnd or ArrCommaOrEnd): the
+        // closing brackets that follow at once, then `,` and the next key or element.
         macro_rules! next_string {
             () => {
-                if s.get(i) == Some(&b',') {
-                    let j = skip_ws(s, i + 1);
-                    if st == State::ObjCommaOrEnd {
-                        if s.get(j) == Some(&b'"') {
-                            i = j + 1;
-                            key = true;
-                            st = State::Str;
+                loop {
+                    match s.get(i) {
+                        Some(b',') => {
+                            let j = skip_ws(s, i + 1);
+                            if st == State::ObjCommaOrEnd {
+                                if s.get(j) == Some(&b'"') {
+                                    i = j + 1;
+                                    key = true;
+                                    st = State::Str;
+                                }
+                            } else {
+                                try_begin!(j);
+                            }
+                            break;
                         }
-                    } else {
-                        try_begin!(j);
+                        Some(b'}') if st == State::ObjCommaOrEnd => {}
+                        Some(b']') if st == State::ArrCommaOrEnd => {}
+                        _ => break,
+                    }
+                    i += 1;
+                    depth -= 1;
+                    st = after_value!();
+                    if st == State::Idle {
+                        ret!(Step::Complete);
                     }
                 }
             };
@@ -543,11 +557,13 @@ impl Scanner {
                 }
             };
         }
-        while let Some(&b) = s.get(i) {
+        'scan: while let Some(&b) = s.get(i) {
             match st {
-                State::Str => {
+                // Strings loop here, through the fast transitions to the next string, without
+                // going back to the dispatch.
+                State::Str => loop {
                     i = skip_plain(s, i);
-                    let Some(&b) = s.get(i) else { break };
+                    let Some(&b) = s.get(i) else { break 'scan };
                     match b {
                         b'"' => {
                             i += 1;
@@ -565,11 +581,18 @@ impl Scanner {
                                 }
                                 next_string!();
                             }
+                            if st != State::Str {
+                                continue 'scan;
+                            }
                         }
-                        b'\\' => {
-                            i += 1;
-                            st = State::Escape;
-                        }
+                        b'\\' => match s.get(i + 1) {
+                            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                            _ => {
+                                i += 1;
+                                st = State::Escape;
+                                continue 'scan;
+                            }
+                        },
                         0x00..=0x1F => fail!(ScanErrorKind::ControlCharacter),
                         0x7F => i += 1,
                         _ => {
@@ -612,9 +635,10 @@ impl Scanner {
                                 _ => fail!(ScanErrorKind::InvalidUtf8),
                             };
                             i += 1;
+                            continue 'scan;
                         }
                     }
-                }
+                },
                 State::Utf8 { left, lo, hi } => {
                     if b < lo || b > hi {
                         fail!(ScanErrorKind::InvalidUtf8);
