@@ -279,7 +279,10 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
     ///
     /// If `buf` is empty: such a framer could never take a byte.
     pub fn with_config(buf: B, config: Config) -> Self {
-        assert!(!buf.as_ref().is_empty(), "a Framer needs a non-empty buffer");
+        assert!(
+            !buf.as_ref().is_empty(),
+            "a Framer needs a non-empty buffer"
+        );
         Self {
             buf,
             scanner: Scanner::with_config(ScanConfig {

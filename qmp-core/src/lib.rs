@@ -40,8 +40,8 @@ pub mod encode;
 pub mod frame;
 pub mod json;
 pub mod message;
-pub mod schema;
 pub mod scan;
+pub mod schema;
 
 #[doc(hidden)]
 pub mod fuzz;

@@ -1,1 +1,522 @@
-//! The QMP message model (in progress).
+//! The QMP message model: a frame becomes a [`Message`] without allocating.
+//!
+//! [`Message::parse`] classifies a validated JSON object by its top-level key, as QEMU's
+//! own clients do: `QMP` → [`Greeting`], `execute`/`exec-oob` → [`Command`], `return` →
+//! [`Return`], `error` → [`ErrorReply`], `event` → [`Event`]. Members may come in any
+//! order; unknown members are ignored but stay reachable through [`Message::raw`]; a
+//! repeated protocol member is rejected. Every part borrows the frame.
+//!
+//! [`parse_request`] is the server side: it applies QEMU's exact rules for incoming
+//! commands and says, as a [`RequestError`], what QEMU would answer to bad ones.
+//!
+//! ```
+//! use qmp_core::message::{Message, ErrorClass};
+//! use qmp_core::json::RawJson;
+//!
+//! let json = RawJson::parse(br#"{"id": 42, "error": {"class": "CommandNotFound",
+//!     "desc": "The command no-such-command has not been found"}}"#)?;
+//! let Ok(Message::Error(e)) = Message::parse(json) else { panic!() };
+//! assert_eq!(e.class, ErrorClass::CommandNotFound);
+//! assert_eq!(e.id.and_then(|id| id.as_u64()), Some(42));
+//! # Ok::<(), qmp_core::scan::ScanError>(())
+//! ```
+
+use core::fmt;
+
+use crate::json::{JsonStr, Kind, RawJson};
+
+/// A QMP message. See the [module docs](self).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Message<'a> {
+    /// The server's greeting.
+    Greeting(Greeting<'a>),
+    /// A command from a client.
+    Command(Command<'a>),
+    /// A successful reply.
+    Return(Return<'a>),
+    /// An error reply.
+    Error(ErrorReply<'a>),
+    /// An asynchronous event.
+    Event(Event<'a>),
+}
+
+/// The greeting, in any of its historical forms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Greeting<'a> {
+    /// The version, absent in the 0.12 development form.
+    pub version: Option<Version<'a>>,
+    /// The offered capabilities (a JSON array; `["oob"]` on modern QEMU).
+    pub capabilities: RawJson<'a>,
+}
+
+impl Greeting<'_> {
+    /// Whether the server offers capability `name`.
+    pub fn offers(&self, name: &str) -> bool {
+        self.capabilities
+            .elements()
+            .any(|c| c.as_str().is_some_and(|c| c == name))
+    }
+}
+
+/// The `version` member of a greeting (also `query-version`'s reply).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Version<'a> {
+    /// The QEMU version.
+    pub qemu: QemuVersion<'a>,
+    /// The downstream package string (`""` upstream), if present.
+    pub package: Option<JsonStr<'a>>,
+}
+
+/// QEMU's version: a triple since 0.13, a string in 0.12.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QemuVersion<'a> {
+    /// `{"major": .., "minor": .., "micro": ..}`.
+    Triple {
+        /// Major version.
+        major: u64,
+        /// Minor version.
+        minor: u64,
+        /// Micro version (50 = development, ≥ 90 = release candidate).
+        micro: u64,
+    },
+    /// The 0.12 string form, e.g. `"0.12.50"`.
+    Text(JsonStr<'a>),
+}
+
+/// A command: `{"execute": NAME, "arguments": {...}, "id": ANY}` or the `exec-oob` form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Command<'a> {
+    /// The command name.
+    pub name: JsonStr<'a>,
+    /// Sent as `exec-oob` (or with the QEMU 2.12 `control: {"run-oob": true}` form).
+    pub oob: bool,
+    /// The arguments object, if given.
+    pub arguments: Option<RawJson<'a>>,
+    /// The id, any JSON value, if given.
+    pub id: Option<RawJson<'a>>,
+}
+
+/// A success reply: `{"return": VALUE, "id": ANY}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Return<'a> {
+    /// The returned value (usually an object or array, `{}` for "nothing").
+    pub value: RawJson<'a>,
+    /// The echoed id, if the command had one.
+    pub id: Option<RawJson<'a>>,
+}
+
+/// An error reply: `{"id": ANY, "error": {"class": ..., "desc": ...}}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ErrorReply<'a> {
+    /// The error class.
+    pub class: ErrorClass<'a>,
+    /// The human-readable description (never parse it).
+    pub desc: JsonStr<'a>,
+    /// The pre-1.2 `data` object, if present.
+    pub data: Option<RawJson<'a>>,
+    /// The echoed id; absent when the input could not be parsed as an object.
+    pub id: Option<RawJson<'a>>,
+}
+
+/// An error class: the known ones, and any other as sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorClass<'a> {
+    /// `GenericError`: almost every error since QEMU 1.2.
+    GenericError,
+    /// `CommandNotFound`.
+    CommandNotFound,
+    /// `DeviceNotActive`.
+    DeviceNotActive,
+    /// `DeviceNotFound`.
+    DeviceNotFound,
+    /// `KVMMissingCap`.
+    KvmMissingCap,
+    /// `DeviceEncrypted` (QEMU 1.2 to the 2.x era).
+    DeviceEncrypted,
+    /// Any other class (e.g. the free-form classes before 1.2).
+    Other(JsonStr<'a>),
+}
+
+impl<'a> ErrorClass<'a> {
+    /// Classify a class name.
+    pub fn from_name(name: JsonStr<'a>) -> Self {
+        const KNOWN: [(&str, ErrorClass<'static>); 6] = [
+            ("GenericError", ErrorClass::GenericError),
+            ("CommandNotFound", ErrorClass::CommandNotFound),
+            ("DeviceNotActive", ErrorClass::DeviceNotActive),
+            ("DeviceNotFound", ErrorClass::DeviceNotFound),
+            ("KVMMissingCap", ErrorClass::KvmMissingCap),
+            ("DeviceEncrypted", ErrorClass::DeviceEncrypted),
+        ];
+        KNOWN
+            .iter()
+            .find(|(n, _)| name == *n)
+            .map_or(ErrorClass::Other(name), |(_, c)| *c)
+    }
+
+    /// The class name as sent on the wire (escaped form for [`Other`](Self::Other)).
+    pub fn name(&self) -> &'a str {
+        match self {
+            Self::GenericError => "GenericError",
+            Self::CommandNotFound => "CommandNotFound",
+            Self::DeviceNotActive => "DeviceNotActive",
+            Self::DeviceNotFound => "DeviceNotFound",
+            Self::KvmMissingCap => "KVMMissingCap",
+            Self::DeviceEncrypted => "DeviceEncrypted",
+            Self::Other(name) => name.raw(),
+        }
+    }
+}
+
+/// An event: `{"timestamp": {...}, "event": NAME, "data": {...}}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Event<'a> {
+    /// The event name.
+    pub name: JsonStr<'a>,
+    /// The payload; absent for events without data.
+    pub data: Option<RawJson<'a>>,
+    /// When it happened.
+    pub timestamp: Timestamp,
+}
+
+/// An event timestamp: host wall-clock time since the Unix epoch. Both fields are -1
+/// when QEMU could not read the clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Timestamp {
+    /// Seconds.
+    pub seconds: i64,
+    /// Microseconds.
+    pub microseconds: i64,
+}
+
+/// Why a frame is not a QMP message (client side).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MessageError {
+    /// The frame is not a JSON object.
+    NotAnObject,
+    /// None of `QMP`, `execute`, `exec-oob`, `return`, `error`, `event` is present.
+    Unrecognised,
+    /// More than one of those is present.
+    Ambiguous,
+    /// A protocol member appears twice.
+    DuplicateMember(&'static str),
+    /// A protocol member has the wrong JSON type.
+    WrongType(&'static str),
+    /// A required member is missing.
+    MissingMember(&'static str),
+}
+
+impl fmt::Display for MessageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotAnObject => f.write_str("QMP message is not a JSON object"),
+            Self::Unrecognised => f.write_str("QMP message of unknown kind"),
+            Self::Ambiguous => f.write_str("QMP message has the keys of several kinds"),
+            Self::DuplicateMember(m) => write!(f, "member '{m}' appears twice"),
+            Self::WrongType(m) => write!(f, "member '{m}' has the wrong type"),
+            Self::MissingMember(m) => write!(f, "member '{m}' is missing"),
+        }
+    }
+}
+
+impl core::error::Error for MessageError {}
+
+/// The top-level members a message can have, collected in one pass.
+#[derive(Default)]
+struct Members<'a> {
+    qmp: Option<RawJson<'a>>,
+    execute: Option<RawJson<'a>>,
+    exec_oob: Option<RawJson<'a>>,
+    arguments: Option<RawJson<'a>>,
+    id: Option<RawJson<'a>>,
+    ret: Option<RawJson<'a>>,
+    error: Option<RawJson<'a>>,
+    event: Option<RawJson<'a>>,
+    data: Option<RawJson<'a>>,
+    timestamp: Option<RawJson<'a>>,
+    control: Option<RawJson<'a>>,
+    /// The first member that is none of the above.
+    unknown: Option<JsonStr<'a>>,
+}
+
+impl<'a> Members<'a> {
+    fn collect(json: RawJson<'a>) -> Result<Self, MessageError> {
+        if json.kind() != Kind::Object {
+            return Err(MessageError::NotAnObject);
+        }
+        let mut m = Self::default();
+        for (name, value) in json.members() {
+            let slot = match name.raw() {
+                "QMP" => (&mut m.qmp, "QMP"),
+                "execute" => (&mut m.execute, "execute"),
+                "exec-oob" => (&mut m.exec_oob, "exec-oob"),
+                "arguments" => (&mut m.arguments, "arguments"),
+                "id" => (&mut m.id, "id"),
+                "return" => (&mut m.ret, "return"),
+                "error" => (&mut m.error, "error"),
+                "event" => (&mut m.event, "event"),
+                "data" => (&mut m.data, "data"),
+                "timestamp" => (&mut m.timestamp, "timestamp"),
+                "control" => (&mut m.control, "control"),
+                _ => {
+                    m.unknown.get_or_insert(name);
+                    continue;
+                }
+            };
+            if slot.0.replace(value).is_some() {
+                return Err(MessageError::DuplicateMember(slot.1));
+            }
+        }
+        Ok(m)
+    }
+}
+
+fn string<'a>(value: RawJson<'a>, member: &'static str) -> Result<JsonStr<'a>, MessageError> {
+    value.as_str().ok_or(MessageError::WrongType(member))
+}
+
+fn object<'a>(value: RawJson<'a>, member: &'static str) -> Result<RawJson<'a>, MessageError> {
+    if value.kind() == Kind::Object {
+        Ok(value)
+    } else {
+        Err(MessageError::WrongType(member))
+    }
+}
+
+fn int(value: Option<RawJson<'_>>, member: &'static str) -> Result<i64, MessageError> {
+    value
+        .ok_or(MessageError::MissingMember(member))?
+        .as_i64()
+        .ok_or(MessageError::WrongType(member))
+}
+
+impl<'a> Message<'a> {
+    /// Classify and check a frame. See the [module docs](self).
+    pub fn parse(json: impl Into<RawJson<'a>>) -> Result<Self, MessageError> {
+        let json = json.into();
+        let m = Members::collect(json)?;
+        let kinds = [
+            m.qmp.is_some(),
+            m.execute.is_some() || m.exec_oob.is_some(),
+            m.ret.is_some(),
+            m.error.is_some(),
+            m.event.is_some(),
+        ];
+        match kinds.iter().filter(|k| **k).count() {
+            0 => return Err(MessageError::Unrecognised),
+            1 => {}
+            _ => return Err(MessageError::Ambiguous),
+        }
+        if let Some(qmp) = m.qmp {
+            return parse_greeting(object(qmp, "QMP")?).map(Message::Greeting);
+        }
+        if m.execute.is_some() || m.exec_oob.is_some() {
+            return parse_command(&m).map(Message::Command);
+        }
+        if let Some(value) = m.ret {
+            return Ok(Message::Return(Return { value, id: m.id }));
+        }
+        if let Some(error) = m.error {
+            let error = object(error, "error")?;
+            let class = error
+                .get("class")
+                .ok_or(MessageError::MissingMember("class"))?;
+            let desc = error
+                .get("desc")
+                .ok_or(MessageError::MissingMember("desc"))?;
+            return Ok(Message::Error(ErrorReply {
+                class: ErrorClass::from_name(string(class, "class")?),
+                desc: string(desc, "desc")?,
+                data: error.get("data"),
+                id: m.id,
+            }));
+        }
+        let name = string(m.event.ok_or(MessageError::Unrecognised)?, "event")?;
+        let data = m.data.map(|d| object(d, "data")).transpose()?;
+        let ts = object(
+            m.timestamp
+                .ok_or(MessageError::MissingMember("timestamp"))?,
+            "timestamp",
+        )?;
+        let timestamp = Timestamp {
+            seconds: int(ts.get("seconds"), "seconds")?,
+            microseconds: int(ts.get("microseconds"), "microseconds")?,
+        };
+        Ok(Message::Event(Event {
+            name,
+            data,
+            timestamp,
+        }))
+    }
+}
+
+fn parse_greeting(qmp: RawJson<'_>) -> Result<Greeting<'_>, MessageError> {
+    let capabilities = qmp
+        .get("capabilities")
+        .ok_or(MessageError::MissingMember("capabilities"))?;
+    if capabilities.kind() != Kind::Array {
+        return Err(MessageError::WrongType("capabilities"));
+    }
+    let version = match qmp.get("version") {
+        None => None,
+        Some(v) => {
+            let v = object(v, "version")?;
+            let qemu = v.get("qemu").ok_or(MessageError::MissingMember("qemu"))?;
+            let qemu = match qemu.kind() {
+                Kind::String => QemuVersion::Text(string(qemu, "qemu")?),
+                Kind::Object => {
+                    let part = |name| {
+                        qemu.get(name)
+                            .ok_or(MessageError::MissingMember(name))?
+                            .as_u64()
+                            .ok_or(MessageError::WrongType(name))
+                    };
+                    QemuVersion::Triple {
+                        major: part("major")?,
+                        minor: part("minor")?,
+                        micro: part("micro")?,
+                    }
+                }
+                _ => return Err(MessageError::WrongType("qemu")),
+            };
+            let package = v.get("package").map(|p| string(p, "package")).transpose()?;
+            Some(Version { qemu, package })
+        }
+    };
+    Ok(Greeting {
+        version,
+        capabilities,
+    })
+}
+
+fn parse_command<'a>(m: &Members<'a>) -> Result<Command<'a>, MessageError> {
+    let (name, oob) = match (m.execute, m.exec_oob) {
+        (Some(name), None) => (string(name, "execute")?, run_oob(m.control)),
+        (None, Some(name)) => (string(name, "exec-oob")?, true),
+        _ => return Err(MessageError::Ambiguous),
+    };
+    let arguments = m.arguments.map(|a| object(a, "arguments")).transpose()?;
+    Ok(Command {
+        name,
+        oob,
+        arguments,
+        id: m.id,
+    })
+}
+
+/// The QEMU 2.12 out-of-band request: `"control": {"run-oob": true}`.
+fn run_oob(control: Option<RawJson<'_>>) -> bool {
+    control
+        .and_then(|c| c.get("run-oob"))
+        .and_then(|r| r.as_bool())
+        .unwrap_or(false)
+}
+
+impl<'a> Message<'a> {
+    /// The id of a command or reply, if any.
+    pub fn id(&self) -> Option<RawJson<'a>> {
+        match self {
+            Self::Command(c) => c.id,
+            Self::Return(r) => r.id,
+            Self::Error(e) => e.id,
+            Self::Greeting(_) | Self::Event(_) => None,
+        }
+    }
+}
+
+/// Why QEMU would refuse a request, with the exact `GenericError` text it answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RequestError<'a> {
+    /// "QMP input must be a JSON object".
+    NotAnObject,
+    /// "QMP input member 'M' must be a string".
+    NotAString(&'static str),
+    /// "QMP input member 'arguments' must be an object".
+    ArgumentsNotObject,
+    /// "QMP input member 'exec-oob' clashes with 'execute'".
+    Clash,
+    /// "QMP input member 'NAME' is unexpected" (also `exec-oob` without the `oob`
+    /// capability).
+    Unexpected(JsonStr<'a>),
+    /// "QMP input lacks member 'execute'".
+    MissingExecute,
+}
+
+impl fmt::Display for RequestError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotAnObject => f.write_str("QMP input must be a JSON object"),
+            Self::NotAString(m) => write!(f, "QMP input member '{m}' must be a string"),
+            Self::ArgumentsNotObject => {
+                f.write_str("QMP input member 'arguments' must be an object")
+            }
+            Self::Clash => f.write_str("QMP input member 'exec-oob' clashes with 'execute'"),
+            Self::Unexpected(m) => write!(f, "QMP input member '{m}' is unexpected"),
+            Self::MissingExecute => f.write_str("QMP input lacks member 'execute'"),
+        }
+    }
+}
+
+/// A request refused by [`parse_request`], with the id QEMU would echo (it reads the
+/// id before validating, so every refused object keeps its id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refused<'a> {
+    /// What is wrong (the `desc` of QEMU's `GenericError` reply).
+    pub error: RequestError<'a>,
+    /// The id to echo, if the request was an object with one.
+    pub id: Option<RawJson<'a>>,
+}
+
+/// Validate an incoming request as QEMU does (server side). `oob_enabled` says whether
+/// the session negotiated the `oob` capability: without it, `exec-oob` is an unexpected
+/// member. Duplicate members are not checked here (QEMU's parser rejects them before
+/// dispatch, as a JSON error).
+pub fn parse_request(json: RawJson<'_>, oob_enabled: bool) -> Result<Command<'_>, Refused<'_>> {
+    if json.kind() != Kind::Object {
+        return Err(Refused {
+            error: RequestError::NotAnObject,
+            id: None,
+        });
+    }
+    let id = json.get("id");
+    let refuse = |error| Refused { error, id };
+    let (mut execute, mut exec_oob, mut arguments) = (None, None, None);
+    for (name, value) in json.members() {
+        match name.raw() {
+            "execute" => execute = Some(value),
+            "exec-oob" if oob_enabled => exec_oob = Some(value),
+            "arguments" => arguments = Some(value),
+            "id" => {}
+            _ => return Err(refuse(RequestError::Unexpected(name))),
+        }
+    }
+    let (name, oob) = match (execute, exec_oob) {
+        (Some(_), Some(_)) => return Err(refuse(RequestError::Clash)),
+        (Some(e), None) => (
+            e.as_str()
+                .ok_or(refuse(RequestError::NotAString("execute")))?,
+            false,
+        ),
+        (None, Some(e)) => (
+            e.as_str()
+                .ok_or(refuse(RequestError::NotAString("exec-oob")))?,
+            true,
+        ),
+        (None, None) => return Err(refuse(RequestError::MissingExecute)),
+    };
+    if arguments.is_some_and(|a| a.kind() != Kind::Object) {
+        return Err(refuse(RequestError::ArgumentsNotObject));
+    }
+    Ok(Command {
+        name,
+        oob,
+        arguments,
+        id,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,258 @@
+//! Message vectors: real QEMU 10 bytes, historical forms and edge cases.
+
+use super::*;
+
+fn parse(text: &str) -> Result<Message<'_>, MessageError> {
+    match RawJson::parse(text.as_bytes()) {
+        Ok(json) => Message::parse(json),
+        Err(e) => panic!("{text:?}: {e}"),
+    }
+}
+
+#[test]
+fn greetings_of_every_era() {
+    let modern = r#"{"QMP": {"version": {"qemu": {"micro": 2, "minor": 0, "major": 10}, "package": "Debian 1:10.0.2+ds-2+deb13u1~bpo12+1"}, "capabilities": ["oob"]}}"#;
+    let Ok(Message::Greeting(g)) = parse(modern) else {
+        panic!("modern greeting")
+    };
+    let v = g.version.unwrap();
+    assert_eq!(
+        v.qemu,
+        QemuVersion::Triple {
+            major: 10,
+            minor: 0,
+            micro: 2
+        }
+    );
+    assert!(v.package.unwrap() == "Debian 1:10.0.2+ds-2+deb13u1~bpo12+1");
+    assert!(g.offers("oob"));
+    assert!(!g.offers("other"));
+
+    let dev_0_12 = r#"{"QMP": {"capabilities": []}}"#;
+    let Ok(Message::Greeting(g)) = parse(dev_0_12) else {
+        panic!("0.12 development greeting")
+    };
+    assert_eq!(g.version, None);
+    assert!(!g.offers("oob"));
+
+    let v0_12 = r#"{"QMP": {"version": {"qemu": "0.12.50", "package": ""}, "capabilities": []}}"#;
+    let Ok(Message::Greeting(g)) = parse(v0_12) else {
+        panic!("0.12 greeting")
+    };
+    assert!(matches!(g.version.unwrap().qemu, QemuVersion::Text(t) if t == "0.12.50"));
+
+    let v0_13 = r#"{"QMP": {"version": {"qemu": {"micro": 50, "minor": 13, "major": 0}, "package": ""}, "capabilities": []}}"#;
+    assert!(matches!(parse(v0_13), Ok(Message::Greeting(_))));
+}
+
+#[test]
+fn commands_in_all_forms() {
+    let Ok(Message::Command(c)) = parse(r#"{"execute":"qmp_capabilities","id":1}"#) else {
+        panic!()
+    };
+    assert!(c.name == "qmp_capabilities" && !c.oob && c.arguments.is_none());
+    assert_eq!(c.id.unwrap().as_u64(), Some(1));
+
+    let Ok(Message::Command(c)) = parse(
+        r#"{"arguments": {"enable": ["oob"]}, "id": [1, {"a": null}], "execute": "qmp_capabilities"}"#,
+    ) else {
+        panic!()
+    };
+    assert_eq!(
+        c.arguments
+            .unwrap()
+            .get("enable")
+            .unwrap()
+            .elements()
+            .count(),
+        1
+    );
+    assert_eq!(c.id.unwrap().as_bytes(), br#"[1, {"a": null}]"#);
+
+    let Ok(Message::Command(c)) = parse(r#"{"exec-oob": "migrate-pause", "id": "p"}"#) else {
+        panic!()
+    };
+    assert!(c.oob && c.name == "migrate-pause");
+
+    // QEMU 2.12's out-of-band form.
+    let Ok(Message::Command(c)) =
+        parse(r#"{"execute": "migrate-pause", "control": {"run-oob": true}, "id": 3}"#)
+    else {
+        panic!()
+    };
+    assert!(c.oob);
+}
+
+#[test]
+fn replies_errors_and_events() {
+    let Ok(Message::Return(r)) = parse(r#"{"return": {}, "id": 1}"#) else {
+        panic!()
+    };
+    assert_eq!(r.value.as_bytes(), b"{}");
+    let Ok(Message::Return(r)) = parse(r#"{"return": "kvm support: enabled\r\n"}"#) else {
+        panic!()
+    };
+    assert!(r.value.as_str().unwrap() == "kvm support: enabled\r\n" && r.id.is_none());
+
+    let Ok(Message::Error(e)) = parse(
+        r#"{"error": {"class": "CommandNotFound", "desc": "Expecting capabilities negotiation with 'qmp_capabilities'"}}"#,
+    ) else {
+        panic!()
+    };
+    assert_eq!(e.class, ErrorClass::CommandNotFound);
+    assert!(e.id.is_none());
+    // Pre-1.2 form: free class and a data object.
+    let Ok(Message::Error(e)) =
+        parse(r#"{"error": {"class": "JSONParsing", "desc": "Invalid JSON syntax", "data": {}}}"#)
+    else {
+        panic!()
+    };
+    assert!(matches!(e.class, ErrorClass::Other(c) if c == "JSONParsing"));
+    assert_eq!(e.class.name(), "JSONParsing");
+    assert_eq!(e.data.unwrap().as_bytes(), b"{}");
+
+    let Ok(Message::Event(ev)) = parse(
+        r#"{"timestamp": {"seconds": 1795639779, "microseconds": 510055}, "event": "SHUTDOWN", "data": {"guest": false, "reason": "host-qmp-quit"}}"#,
+    ) else {
+        panic!()
+    };
+    assert!(ev.name == "SHUTDOWN");
+    assert_eq!(ev.timestamp.seconds, 1795639779);
+    assert_eq!(
+        ev.data.unwrap().get("reason").unwrap().as_str().unwrap(),
+        "host-qmp-quit"
+    );
+    // No data, and a failed clock.
+    let Ok(Message::Event(ev)) =
+        parse(r#"{"event": "STOP", "timestamp": {"seconds": -1, "microseconds": -1}}"#)
+    else {
+        panic!()
+    };
+    assert_eq!(
+        ev.timestamp,
+        Timestamp {
+            seconds: -1,
+            microseconds: -1
+        }
+    );
+    assert!(ev.data.is_none());
+}
+
+#[test]
+fn unknown_members_are_ignored_but_reachable() {
+    let text = r#"{"__com.vendor_x": 1, "return": {}, "id": 2}"#;
+    let json = RawJson::parse(text.as_bytes()).unwrap();
+    assert!(matches!(Message::parse(json), Ok(Message::Return(_))));
+    assert_eq!(json.get("__com.vendor_x").unwrap().as_u64(), Some(1));
+}
+
+#[test]
+fn malformed_messages() {
+    use MessageError::*;
+    let cases: &[(&str, MessageError)] = &[
+        ("[]", NotAnObject),
+        ("{}", Unrecognised),
+        (r#"{"foo": 1}"#, Unrecognised),
+        (r#"{"return": {}, "error": {}}"#, Ambiguous),
+        (r#"{"execute": "a", "exec-oob": "b"}"#, Ambiguous),
+        (r#"{"return": {}, "return": {}}"#, DuplicateMember("return")),
+        (r#"{"id": 1, "return": {}, "id": 2}"#, DuplicateMember("id")),
+        (r#"{"execute": 1}"#, WrongType("execute")),
+        (
+            r#"{"execute": "x", "arguments": []}"#,
+            WrongType("arguments"),
+        ),
+        (r#"{"error": "x"}"#, WrongType("error")),
+        (r#"{"error": {"desc": "x"}}"#, MissingMember("class")),
+        (r#"{"error": {"class": "x"}}"#, MissingMember("desc")),
+        (r#"{"event": "X"}"#, MissingMember("timestamp")),
+        (
+            r#"{"event": "X", "timestamp": {"seconds": 1.5, "microseconds": 0}}"#,
+            WrongType("seconds"),
+        ),
+        (
+            r#"{"event": "X", "data": [], "timestamp": {"seconds": 1, "microseconds": 0}}"#,
+            WrongType("data"),
+        ),
+        (
+            r#"{"QMP": {"version": {"qemu": 1}, "capabilities": []}}"#,
+            WrongType("qemu"),
+        ),
+        (r#"{"QMP": {}}"#, MissingMember("capabilities")),
+    ];
+    for &(text, expected) in cases {
+        assert_eq!(parse(text), Err(expected), "{text}");
+    }
+}
+
+#[test]
+fn server_side_validation_matches_qemu() {
+    fn refuse(text: &str, oob: bool) -> (String, Option<String>) {
+        let json = RawJson::parse(text.as_bytes()).unwrap();
+        match parse_request(json, oob) {
+            Ok(c) => panic!("{text} accepted as {c:?}"),
+            Err(r) => (
+                format!("{}", r.error),
+                r.id.map(|id| id.as_text().to_string()),
+            ),
+        }
+    }
+    extern crate std;
+    use std::format;
+    use std::string::{String, ToString};
+    let cases: &[(&str, bool, &str, Option<&str>)] = &[
+        ("[1]", false, "QMP input must be a JSON object", None),
+        ("\"x\"", false, "QMP input must be a JSON object", None),
+        (
+            r#"{"execute": 1, "id": 5}"#,
+            false,
+            "QMP input member 'execute' must be a string",
+            Some("5"),
+        ),
+        (
+            r#"{"id": 45}"#,
+            false,
+            "QMP input lacks member 'execute'",
+            Some("45"),
+        ),
+        (
+            r#"{"execute": "x", "extra-key": 1, "id": 44}"#,
+            false,
+            "QMP input member 'extra-key' is unexpected",
+            Some("44"),
+        ),
+        (
+            r#"{"exec-oob": "x", "id": "oob"}"#,
+            false,
+            "QMP input member 'exec-oob' is unexpected",
+            Some("\"oob\""),
+        ),
+        (
+            r#"{"exec-oob": "x", "execute": "y"}"#,
+            true,
+            "QMP input member 'exec-oob' clashes with 'execute'",
+            None,
+        ),
+        (
+            r#"{"execute": "x", "arguments": 1}"#,
+            false,
+            "QMP input member 'arguments' must be an object",
+            None,
+        ),
+        (
+            r#"{"execute": "x", "control": {"run-oob": true}}"#,
+            false,
+            "QMP input member 'control' is unexpected",
+            None,
+        ),
+    ];
+    for &(text, oob, desc, id) in cases {
+        let (got_desc, got_id) = refuse(text, oob);
+        assert_eq!(got_desc, desc, "{text}");
+        assert_eq!(got_id.as_deref(), id, "{text}");
+    }
+    let ok = RawJson::parse(br#"{"exec-oob": "yank", "id": 1, "arguments": {"instances": []}}"#)
+        .unwrap();
+    let c = parse_request(ok, true).unwrap();
+    assert!(c.oob && c.name == "yank");
+}
