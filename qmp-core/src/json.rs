@@ -1,7 +1,7 @@
 //! Zero-copy views into validated JSON.
 //!
 //! [`RawJson`] is a JSON value whose bytes have passed the strict [scanner](crate::scan):
-//! a [`Frame`](crate::frame::Frame) converts into one for free, and [`RawJson::parse`]
+//! a [`Frame`] converts into one for free, and [`RawJson::parse`]
 //! validates any other slice. Its accessors walk the bytes on demand, borrow everything
 //! and never allocate: member and element iteration, numbers as `i64`, `u64` or `f64`,
 //! strings as [`JsonStr`], and [`decode`](RawJson::decode) into any `Deserialize` type

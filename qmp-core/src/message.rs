@@ -3,7 +3,7 @@
 //! [`Message::parse`] classifies a validated JSON object by its top-level key, as QEMU's
 //! own clients do: `QMP` → [`Greeting`], `execute`/`exec-oob` → [`Command`], `return` →
 //! [`Return`], `error` → [`ErrorReply`], `event` → [`Event`]. Members may come in any
-//! order; unknown members are ignored but stay reachable through [`Message::raw`]; a
+//! order; unknown members are ignored but stay reachable through the frame's [`RawJson`]; a
 //! repeated protocol member is rejected. Every part borrows the frame.
 //!
 //! [`parse_request`] is the server side: it applies QEMU's exact rules for incoming
