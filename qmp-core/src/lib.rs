@@ -3,15 +3,20 @@
 //! An allocation-free codec for the QEMU Monitor Protocol (QMP): `#![no_std]`, no
 //! allocator, no `unsafe`, and no panics on any input.
 //!
-//! The crate is built in layers, each a module:
+//! The crate is built in layers, each a module, from the top:
 //!
+//! - [`message`] — [`Message`](message::Message): greeting, command, return, error and
+//!   event, classified by key and borrowed from the frame; plus QEMU's request rules for
+//!   servers.
+//! - [`encode`] — compact, ASCII-only JSON for every message kind into a caller buffer or
+//!   an `embedded_io::Write`, with payloads from any `Serialize` type or raw JSON.
+//! - [`json`] — zero-copy views into validated frames: [`RawJson`](json::RawJson) (kind,
+//!   members, elements, numbers as `i64`/`u64`/`f64`, serde-json-core decoding) and
+//!   [`JsonStr`](json::JsonStr) (escaped strings, decoded only on request).
 //! - [`frame`] — a [`Framer`](frame::Framer) over a caller-provided buffer turns bytes in
 //!   any chunking into complete JSON texts ([`Frame`](frame::Frame)), found by structure
 //!   rather than by newline, with typed, offset-carrying errors and automatic
 //!   resynchronisation after bad input.
-//! - [`json`] — zero-copy views into validated frames: [`RawJson`](json::RawJson) (kind,
-//!   members, elements, numbers as `i64`/`u64`/`f64`, serde-json-core decoding) and
-//!   [`JsonStr`](json::JsonStr) (escaped strings, decoded only on request).
 //! - [`scan`] — the resumable strict RFC 8259 [`Scanner`](scan::Scanner) underneath: a
 //!   byte-level state machine that never examines a byte twice and never recurses.
 //!

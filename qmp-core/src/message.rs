@@ -23,7 +23,8 @@
 
 use core::fmt;
 
-use crate::json::{JsonStr, Kind, RawJson};
+use crate::encode::{self, EncodeError, Id, Sink, SliceSink};
+use crate::json::{BufferFull, JsonStr, Kind, RawJson};
 
 /// A QMP message. See the [module docs](self).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -412,6 +413,38 @@ fn run_oob(control: Option<RawJson<'_>>) -> bool {
         .and_then(|c| c.get("run-oob"))
         .and_then(|r| r.as_bool())
         .unwrap_or(false)
+}
+
+impl Message<'_> {
+    /// Write the message as compact, ASCII-only JSON in QEMU's member order (see
+    /// [`encode`](crate::encode)). `Message::parse` of the output gives back an equal
+    /// message.
+    pub fn encode<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<(), EncodeError<S::Error>> {
+        match *self {
+            Message::Greeting(g) => {
+                encode::greeting(sink, g.version.map(encode::Version::from), g.capabilities)
+            }
+            Message::Command(c) if c.oob => {
+                encode::command_oob(sink, c.name, c.arguments, c.id.map(Id::Raw))
+            }
+            Message::Command(c) => encode::command(sink, c.name, c.arguments, c.id.map(Id::Raw)),
+            Message::Return(r) => encode::success(sink, r.value, r.id.map(Id::Raw)),
+            Message::Error(e) => match e.data {
+                Some(data) => {
+                    encode::error_with_data(sink, e.class, e.desc, data, e.id.map(Id::Raw))
+                }
+                None => encode::error(sink, e.class, e.desc, e.id.map(Id::Raw)),
+            },
+            Message::Event(e) => encode::event(sink, e.name, e.data, e.timestamp),
+        }
+    }
+
+    /// [`encode`](Self::encode) into `buf`; returns the length written.
+    pub fn to_slice(&self, buf: &mut [u8]) -> Result<usize, EncodeError<BufferFull>> {
+        let mut sink = SliceSink::new(buf);
+        self.encode(&mut sink)?;
+        Ok(sink.len())
+    }
 }
 
 impl<'a> Message<'a> {

@@ -258,6 +258,10 @@ fn skip_plain(s: &[u8], mut i: usize) -> usize {
 /// (pretty-printed indentation) go eight at a time.
 #[inline(always)]
 fn skip_ws(s: &[u8], mut i: usize) -> usize {
+    // Compact QEMU output has exactly one space after `:` and `,`.
+    if s.get(i) == Some(&b' ') && s.get(i + 1).is_some_and(|&b| !is_ws(b)) {
+        return i + 1;
+    }
     loop {
         match s.get(i) {
             Some(&b) if is_ws(b) => i += 1,

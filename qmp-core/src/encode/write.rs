@@ -1,0 +1,348 @@
+//! Primitive writers: escaped strings (as QEMU's `json-writer.c` escapes them),
+//! compacted raw JSON, integers and floats.
+
+use core::fmt::{self, Write as _};
+
+use super::{EncodeError, Sink};
+
+/// Byte class: copied as is.
+const PASS: u8 = 0;
+/// Byte class: the lead byte of a non-ASCII UTF-8 sequence (or a continuation byte).
+const NON_ASCII: u8 = 1;
+/// Byte class: written as `\u00XX`.
+const UNICODE: u8 = b'u';
+
+/// How each byte of a string is written: [`PASS`], [`NON_ASCII`], [`UNICODE`], or the
+/// letter of its short escape (`"` `\` `b` `f` `n` `r` `t`).
+const ESCAPE: [u8; 256] = escape_table();
+
+const fn escape_table() -> [u8; 256] {
+    let mut table = [PASS; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = if i < 0x20 || i == 0x7F {
+            UNICODE
+        } else if i >= 0x80 {
+            NON_ASCII
+        } else {
+            PASS
+        };
+        i += 1;
+    }
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table[0x08] = b'b';
+    table[0x0C] = b'f';
+    table[b'\n' as usize] = b'n';
+    table[b'\r' as usize] = b'r';
+    table[b'\t' as usize] = b't';
+    table
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// `\uXXXX` for one UTF-16 unit, uppercase hex.
+fn unit(u: u32) -> [u8; 6] {
+    let h = |shift: u32| HEX[((u >> shift) & 0xF) as usize];
+    [b'\\', b'u', h(12), h(8), h(4), h(0)]
+}
+
+/// `\uXXXX`, or a surrogate pair `\uXXXX\uXXXX` above U+FFFF.
+fn unicode_escape<S: Sink + ?Sized>(sink: &mut S, c: u32) -> Result<(), S::Error> {
+    if c < 0x1_0000 {
+        return sink.write(&unit(c));
+    }
+    let c = c - 0x1_0000;
+    let [a, b, c0, c1, c2, c3] = unit(0xD800 | (c >> 10));
+    let [d, e, f0, f1, f2, f3] = unit(0xDC00 | (c & 0x3FF));
+    sink.write(&[a, b, c0, c1, c2, c3, d, e, f0, f1, f2, f3])
+}
+
+/// The escape for an ASCII byte whose class is not [`PASS`].
+fn ascii_escape<S: Sink + ?Sized>(sink: &mut S, byte: u8, class: u8) -> Result<(), S::Error> {
+    if class == UNICODE || class == NON_ASCII {
+        unicode_escape(sink, u32::from(byte))
+    } else {
+        sink.write(&[b'\\', class])
+    }
+}
+
+/// The escape for the character starting at `s[i..]` (non-ASCII); returns its length.
+fn char_escape<S: Sink + ?Sized>(sink: &mut S, s: &str, i: usize) -> Result<usize, S::Error> {
+    match s.get(i..).and_then(|rest| rest.chars().next()) {
+        Some(c) => unicode_escape(sink, u32::from(c)).map(|()| c.len_utf8()),
+        // Not a char boundary: impossible for `&str`, written as QEMU writes bad UTF-8.
+        None => unicode_escape(sink, 0xFFFD).map(|()| 1),
+    }
+}
+
+fn run<S: Sink + ?Sized>(
+    sink: &mut S,
+    bytes: &[u8],
+    start: usize,
+    end: usize,
+) -> Result<(), S::Error> {
+    match bytes.get(start..end) {
+        Some(run) if !run.is_empty() => sink.write(run),
+        _ => Ok(()),
+    }
+}
+
+/// The body of a JSON string (no quotes), escaped to ASCII as QEMU does: short escapes
+/// for `"` `\` BS FF LF CR HT, `\u00XX` for other controls and DEL, `\uXXXX` (a pair
+/// above U+FFFF) for everything non-ASCII, `/` as is. Unescaped runs go out in one write.
+pub(crate) fn string_body<S: Sink + ?Sized>(sink: &mut S, s: &str) -> Result<(), S::Error> {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        let class = ESCAPE[usize::from(byte)];
+        if class == PASS {
+            i += 1;
+            continue;
+        }
+        run(sink, bytes, start, i)?;
+        i += if class == NON_ASCII {
+            char_escape(sink, s, i)?
+        } else {
+            ascii_escape(sink, byte, class)?;
+            1
+        };
+        start = i;
+    }
+    run(sink, bytes, start, i)
+}
+
+/// A quoted, escaped JSON string.
+pub(crate) fn string<S: Sink + ?Sized>(sink: &mut S, s: &str) -> Result<(), S::Error> {
+    sink.write(b"\"")?;
+    string_body(sink, s)?;
+    sink.write(b"\"")
+}
+
+/// Walks validated JSON, dropping insignificant whitespace and escaping raw non-ASCII
+/// (and DEL, and any raw control character) inside strings. Escapes already present are
+/// kept as they are: they are valid JSON and ASCII.
+struct Compactor {
+    in_string: bool,
+    escaped: bool,
+}
+
+impl Compactor {
+    fn walk<S: Sink + ?Sized>(&mut self, sink: &mut S, bytes: &[u8]) -> Result<(), S::Error> {
+        for chunk in bytes.utf8_chunks() {
+            self.walk_str(sink, chunk.valid())?;
+            if !chunk.invalid().is_empty() {
+                // Impossible in validated JSON; written as QEMU writes bad UTF-8.
+                self.escaped = false;
+                if self.in_string {
+                    unicode_escape(sink, 0xFFFD)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn walk_str<S: Sink + ?Sized>(&mut self, sink: &mut S, s: &str) -> Result<(), S::Error> {
+        let bytes = s.as_bytes();
+        let mut start = 0;
+        let mut i = 0;
+        while let Some(&byte) = bytes.get(i) {
+            if !self.in_string {
+                match byte {
+                    b' ' | b'\t' | b'\r' | b'\n' => {
+                        run(sink, bytes, start, i)?;
+                        start = i + 1;
+                    }
+                    b'"' => self.in_string = true,
+                    _ => {}
+                }
+                i += 1;
+                continue;
+            }
+            if self.escaped {
+                self.escaped = false;
+                i += 1;
+                continue;
+            }
+            match byte {
+                b'\\' => self.escaped = true,
+                b'"' => self.in_string = false,
+                0x20..=0x7E => {}
+                _ => {
+                    run(sink, bytes, start, i)?;
+                    i += if byte >= 0x80 {
+                        char_escape(sink, s, i)?
+                    } else {
+                        ascii_escape(sink, byte, ESCAPE[usize::from(byte)])?;
+                        1
+                    };
+                    start = i;
+                    continue;
+                }
+            }
+            i += 1;
+        }
+        run(sink, bytes, start, i)
+    }
+}
+
+/// A validated JSON value, compacted and made ASCII-only.
+pub(crate) fn raw<S: Sink + ?Sized>(sink: &mut S, json: &[u8]) -> Result<(), S::Error> {
+    Compactor {
+        in_string: false,
+        escaped: false,
+    }
+    .walk(sink, json)
+}
+
+/// A validated string's escaped body, re-quoted and made ASCII-only.
+pub(crate) fn raw_string<S: Sink + ?Sized>(sink: &mut S, body: &str) -> Result<(), S::Error> {
+    sink.write(b"\"")?;
+    Compactor {
+        in_string: true,
+        escaped: false,
+    }
+    .walk(sink, body.as_bytes())?;
+    sink.write(b"\"")
+}
+
+/// Decimal digits of `v` at the end of `buf`, with a leading `-` if `negative`;
+/// returns where they start. `N` must hold every digit plus the sign.
+macro_rules! digits {
+    ($name:ident, $ty:ty, $n:expr) => {
+        fn $name(buf: &mut [u8; $n], mut v: $ty, negative: bool) -> &[u8] {
+            let mut start = buf.len();
+            for slot in buf.iter_mut().rev() {
+                *slot = b'0' + (v % 10) as u8;
+                v /= 10;
+                start -= 1;
+                if v == 0 {
+                    break;
+                }
+            }
+            if negative {
+                if let Some(slot) = start.checked_sub(1).and_then(|s| buf.get_mut(s)) {
+                    *slot = b'-';
+                    start -= 1;
+                }
+            }
+            buf.get(start..).unwrap_or_default()
+        }
+    };
+}
+
+digits!(digits64, u64, 21);
+digits!(digits128, u128, 40);
+
+/// An unsigned integer; `negative` puts a `-` in front (for signed magnitudes).
+pub(crate) fn u64<S: Sink + ?Sized>(sink: &mut S, v: u64, negative: bool) -> Result<(), S::Error> {
+    sink.write(digits64(&mut [0; 21], v, negative))
+}
+
+/// A signed integer.
+pub(crate) fn i64<S: Sink + ?Sized>(sink: &mut S, v: i64) -> Result<(), S::Error> {
+    u64(sink, v.unsigned_abs(), v < 0)
+}
+
+/// A 128-bit unsigned integer, the 64-bit path when it fits.
+pub(crate) fn u128<S: Sink + ?Sized>(
+    sink: &mut S,
+    v: u128,
+    negative: bool,
+) -> Result<(), S::Error> {
+    match u64::try_from(v) {
+        Ok(small) => u64(sink, small, negative),
+        Err(_) => sink.write(digits128(&mut [0; 40], v, negative)),
+    }
+}
+
+/// A 128-bit signed integer.
+pub(crate) fn i128<S: Sink + ?Sized>(sink: &mut S, v: i128) -> Result<(), S::Error> {
+    u128(sink, v.unsigned_abs(), v < 0)
+}
+
+/// A float's text, formatted on the stack. 40 bytes hold the longest form written:
+/// 17 significant digits, a sign, a point, `.0`, and up to 4 leading zeros or an
+/// exponent.
+struct FloatText {
+    buf: [u8; 40],
+    len: usize,
+}
+
+impl fmt::Write for FloatText {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len.checked_add(s.len()).ok_or(fmt::Error)?;
+        let dst = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// Shortest round-trip digits, laid out as serde_json lays them out: plain decimal with
+/// at least one fractional digit for zero and, for `f64`, 1e-5 <= |v| < 1e16 (`1.0`, `0.5`, `-0.0`),
+/// otherwise exponent form with a signed exponent (`1e+16`, `1.5e-7`, as C's `%g` and so
+/// QEMU's `%.17g`). `decimal` says which.
+fn float<S: Sink + ?Sized>(
+    sink: &mut S,
+    finite: bool,
+    decimal: bool,
+    format: impl FnOnce(&mut FloatText, bool) -> fmt::Result,
+) -> Result<(), EncodeError<S::Error>> {
+    if !finite {
+        return Err(EncodeError::NonFiniteFloat);
+    }
+    let mut text = FloatText {
+        buf: [0; 40],
+        len: 0,
+    };
+    // Cannot fail: the buffer holds every form (see `FloatText`).
+    format(&mut text, decimal).map_err(|_| EncodeError::Custom)?;
+    let digits = text.buf.get(..text.len).unwrap_or_default();
+    if decimal {
+        sink.write(digits)?;
+        if !digits.contains(&b'.') {
+            sink.write(b".0")?;
+        }
+        return Ok(());
+    }
+    // Rust writes `1e16`; JSON allows both, serde_json and QEMU write `1e+16`.
+    match digits.iter().position(|&b| b == b'e') {
+        Some(e) if digits.get(e + 1) != Some(&b'-') => {
+            let (mantissa, exponent) = digits.split_at(e + 1);
+            sink.write(mantissa)?;
+            sink.write(b"+")?;
+            sink.write(exponent)?;
+        }
+        _ => sink.write(digits)?,
+    }
+    Ok(())
+}
+
+/// A finite `f64` (see [`float`]); NaN and infinities are an error.
+pub(crate) fn f64<S: Sink + ?Sized>(sink: &mut S, v: f64) -> Result<(), EncodeError<S::Error>> {
+    let a = v.abs();
+    let decimal = a == 0.0 || (1e-5..1e16).contains(&a);
+    float(sink, v.is_finite(), decimal, |t, decimal| {
+        if decimal {
+            write!(t, "{v}")
+        } else {
+            write!(t, "{v:e}")
+        }
+    })
+}
+
+/// A finite `f32`, with the shortest digits that round-trip as `f32`; plain decimal for
+/// 1e-6 <= |v| < 1e13 (serde_json's range for `f32`), exponent form otherwise.
+pub(crate) fn f32<S: Sink + ?Sized>(sink: &mut S, v: f32) -> Result<(), EncodeError<S::Error>> {
+    let a = v.abs();
+    let decimal = a == 0.0 || (1e-6..1e13).contains(&a);
+    float(sink, v.is_finite(), decimal, |t, decimal| {
+        if decimal {
+            write!(t, "{v}")
+        } else {
+            write!(t, "{v:e}")
+        }
+    })
+}
