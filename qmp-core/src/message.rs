@@ -417,7 +417,7 @@ fn run_oob(control: Option<RawJson<'_>>) -> bool {
 
 impl Message<'_> {
     /// Write the message as compact, ASCII-only JSON in QEMU's member order (see
-    /// [`encode`](crate::encode)). `Message::parse` of the output gives back an equal
+    /// [`encode`]). `Message::parse` of the output gives back an equal
     /// message.
     pub fn encode<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<(), EncodeError<S::Error>> {
         match *self {
