@@ -227,19 +227,21 @@ const HIGHS: u64 = 0x8080_8080_8080_8080;
 /// a control character or a non-ASCII byte), or `s.len()`.
 ///
 /// Eight bytes at a time: the classic "has zero byte" test reports the lowest matching
-/// byte exactly (false positives only occur above a true match), so the lowest set bit
-/// of the combined mask is the first special byte.
+/// byte exactly (false positives only occur above a true match, through the borrow), so
+/// the lowest set bit of the combined mask is the first special byte.
 #[inline(always)]
 fn skip_plain(s: &[u8], mut i: usize) -> usize {
     while let Some(chunk) = s.get(i..).and_then(|r| r.first_chunk::<8>()) {
         let w = u64::from_le_bytes(*chunk);
         let quote = w ^ (ONES * b'"' as u64);
         let bslash = w ^ (ONES * b'\\' as u64);
-        let mask = (quote.wrapping_sub(ONES) & !quote)
-            | (bslash.wrapping_sub(ONES) & !bslash)
-            | (w.wrapping_sub(ONES * 0x20) & !w)
-            | w;
-        let mask = mask & HIGHS;
+        // The `& !x` terms of the textbook test only clear high bits of bytes that are
+        // >= 0x80 themselves, which `| w` reports anyway.
+        let mask = (quote.wrapping_sub(ONES)
+            | bslash.wrapping_sub(ONES)
+            | w.wrapping_sub(ONES * 0x20)
+            | w)
+            & HIGHS;
         if mask != 0 {
             return i + (mask.trailing_zeros() / 8) as usize;
         }
@@ -432,7 +434,7 @@ impl Scanner {
     }
 
     fn fail(&mut self, kind: ScanErrorKind, offset: u64) -> ScanError {
-        if self.state == State::Idle {
+        if matches!(self.state, State::Idle) {
             self.value_start = offset;
         }
         self.state = State::Failed;
@@ -470,7 +472,7 @@ impl Scanner {
         macro_rules! fail {
             ($kind:expr) => {{
                 let offset = self.offset + i as u64;
-                if st == State::Idle {
+                if matches!(st, State::Idle) {
                     self.value_start = offset;
                 }
                 st = State::Failed;
@@ -504,7 +506,7 @@ impl Scanner {
                         {
                             i = j + 1;
                             st = next;
-                            if next == State::ObjKeyOrEnd && s.get(i) == Some(&b'"') {
+                            if matches!(next, State::ObjKeyOrEnd) && s.get(i) == Some(&b'"') {
                                 i += 1;
                                 key = true;
                                 st = State::Str;
@@ -523,7 +525,7 @@ impl Scanner {
                     match s.get(i) {
                         Some(b',') => {
                             let j = skip_ws(s, i + 1);
-                            if st == State::ObjCommaOrEnd {
+                            if matches!(st, State::ObjCommaOrEnd) {
                                 if s.get(j) == Some(&b'"') {
                                     i = j + 1;
                                     key = true;
@@ -534,14 +536,14 @@ impl Scanner {
                             }
                             break;
                         }
-                        Some(b'}') if st == State::ObjCommaOrEnd => {}
-                        Some(b']') if st == State::ArrCommaOrEnd => {}
+                        Some(b'}') if matches!(st, State::ObjCommaOrEnd) => {}
+                        Some(b']') if matches!(st, State::ArrCommaOrEnd) => {}
                         _ => break,
                     }
                     i += 1;
                     depth -= 1;
                     st = after_value!();
-                    if st == State::Idle {
+                    if matches!(st, State::Idle) {
                         ret!(Step::Complete);
                     }
                 }
@@ -580,12 +582,12 @@ impl Scanner {
                                 }
                             } else {
                                 st = after_value!();
-                                if st == State::Idle {
+                                if matches!(st, State::Idle) {
                                     ret!(Step::Complete);
                                 }
                                 next_string!();
                             }
-                            if st != State::Str {
+                            if !matches!(st, State::Str) {
                                 continue 'scan;
                             }
                         }
@@ -739,16 +741,22 @@ impl Scanner {
                         Ok(next) => {
                             st = next;
                             i += 1;
+                            // A message's first key.
+                            if matches!(st, State::ObjKeyOrEnd) && s.get(i) == Some(&b'"') {
+                                i += 1;
+                                key = true;
+                                st = State::Str;
+                            }
                         }
                         Err(kind) => fail!(kind),
                     }
                 }
                 State::ObjValue | State::ArrValue | State::ArrValueOrEnd => {
-                    if b == b']' && st == State::ArrValueOrEnd {
+                    if b == b']' && matches!(st, State::ArrValueOrEnd) {
                         i += 1;
                         depth -= 1;
                         st = after_value!();
-                        if st == State::Idle {
+                        if matches!(st, State::Idle) {
                             ret!(Step::Complete);
                         }
                         next_string!();
@@ -774,11 +782,11 @@ impl Scanner {
                         key = true;
                         st = State::Str;
                     }
-                    b'}' if st == State::ObjKeyOrEnd => {
+                    b'}' if matches!(st, State::ObjKeyOrEnd) => {
                         i += 1;
                         depth -= 1;
                         st = after_value!();
-                        if st == State::Idle {
+                        if matches!(st, State::Idle) {
                             ret!(Step::Complete);
                         }
                         next_string!();
@@ -793,7 +801,7 @@ impl Scanner {
                     st = State::ObjValue;
                 }
                 State::ObjCommaOrEnd | State::ArrCommaOrEnd => {
-                    let object = st == State::ObjCommaOrEnd;
+                    let object = matches!(st, State::ObjCommaOrEnd);
                     match b {
                         b',' => {
                             i += 1;
@@ -807,7 +815,7 @@ impl Scanner {
                             i += 1;
                             depth -= 1;
                             st = after_value!();
-                            if st == State::Idle {
+                            if matches!(st, State::Idle) {
                                 ret!(Step::Complete);
                             }
                             next_string!();
@@ -816,7 +824,7 @@ impl Scanner {
                             i += 1;
                             depth -= 1;
                             st = after_value!();
-                            if st == State::Idle {
+                            if matches!(st, State::Idle) {
                                 ret!(Step::Complete);
                             }
                             next_string!();
@@ -849,7 +857,7 @@ impl Scanner {
                                 fail!(ScanErrorKind::InvalidNumber);
                             }
                             st = after_value!();
-                            if st == State::Idle {
+                            if matches!(st, State::Idle) {
                                 ret!(Step::Complete);
                             }
                             next_string!();
@@ -870,7 +878,7 @@ impl Scanner {
                             fail!(ScanErrorKind::InvalidNumber);
                         }
                         st = after_value!();
-                        if st == State::Idle {
+                        if matches!(st, State::Idle) {
                             ret!(Step::Complete);
                         }
                         next_string!();
@@ -918,7 +926,7 @@ impl Scanner {
                         fail!(ScanErrorKind::InvalidLiteral);
                     }
                     st = after_value!();
-                    if st == State::Idle {
+                    if matches!(st, State::Idle) {
                         ret!(Step::Complete);
                     }
                     next_string!();

@@ -268,3 +268,32 @@ fn reset_and_offsets() {
     assert_eq!(s.offset(), 102);
     assert!(s.is_idle());
 }
+
+#[test]
+fn every_byte_value_at_every_word_position() {
+    // The eight-byte fast path must classify each byte exactly as the byte-wise rules do:
+    // printable ASCII other than `"` and `\` continues the string, anything else stops it.
+    for v in 0..=255u8 {
+        for pos in 0..17 {
+            let mut s = [b'a'; 20];
+            s[0] = b'"';
+            s[19] = b'"';
+            s[pos + 1] = v;
+            let got = run(&s, ScanConfig::default());
+            let plain = (0x20..0x80).contains(&v) && v != b'"' && v != b'\\';
+            match v {
+                _ if plain => assert_eq!(got, Ok(1), "{v:#x} at {pos}"),
+                // Closes the string early: the rest is a stray `a`.
+                b'"' => assert_eq!(got.unwrap_err().offset, pos as u64 + 2),
+                // `\a` is not an escape.
+                b'\\' => assert_eq!(got.unwrap_err().kind, ScanErrorKind::InvalidEscape),
+                _ => {
+                    let e = got.unwrap_err();
+                    let at = pos as u64 + 1;
+                    // A valid lead byte fails at the next byte (`a` is no continuation).
+                    assert!(e.offset == at || e.offset == at + 1, "{v:#x} at {pos}: {e}");
+                }
+            }
+        }
+    }
+}
