@@ -317,3 +317,10 @@ fn depth_limit_is_configurable() {
 fn fuzz_helper_agrees_with_itself() {
     crate::fuzz::frame_chunks(b"{\"a\":1}\r\n{\"b\"x\n{}\xFF[1,2", &[1, 2, 3]);
 }
+
+#[test]
+fn fixed_state_is_small() {
+    // The README states these figures: everything but the caller's buffer.
+    assert!(core::mem::size_of::<Scanner>() <= 160);
+    assert!(core::mem::size_of::<Framer<&mut [u8]>>() <= 248);
+}
