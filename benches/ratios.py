@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Summarise the `framing` criterion results as a markdown table.
+"""Summarise the `framing` and `messages` criterion results as markdown tables.
 
 Run after `cargo bench -p qmp-benches`:
 
@@ -11,6 +11,11 @@ new/estimates.json (median time). Throughput is bytes / median time, in MB/s
 (10^6 bytes per second). The ratio columns divide the framer's throughput by that of
 serde_json's RawValue stream deserializer on the same corpus in the same run: above 1
 means the framer is faster.
+
+The `messages` groups (`typed_events`, `encode_commands`) follow in tables of their own,
+one row per function, with its throughput divided by each of the group's baselines, and
+then the headline ratios with the project's goal where it has one. Groups that were not
+run are left out.
 """
 
 from __future__ import annotations
@@ -33,6 +38,39 @@ BASELINE = "serde_json/raw_value_stream"
 RATIOS = [
     ("framer whole ÷ RawValue", "qmp_framer/whole"),
     ("framer 4k ÷ RawValue", "qmp_framer/4k_chunks"),
+]
+
+# The `messages` bench: its groups, their functions in display order, and the baselines
+# each function is divided by.
+MESSAGE_GROUPS = {
+    "typed_events": (
+        [
+            "qmp/typed",
+            "qmp/framer_typed",
+            "qmp/envelope",
+            "serde_json/value",
+            "serde_json/typed",
+            "serde_json/untagged",
+            "serde_json_core/envelope",
+            "simd_json/borrowed",
+        ],
+        ["serde_json_core/envelope", "serde_json/typed"],
+    ),
+    "encode_commands": (
+        [
+            "qmp/encode",
+            "qmp/raw_args",
+            "serde_json/to_writer",
+            "serde_json_core/to_slice",
+        ],
+        ["serde_json/to_writer", "serde_json_core/to_slice"],
+    ),
+}
+# (group, numerator, denominator, goal or None)
+HEADLINES = [
+    ("typed_events", "qmp/typed", "serde_json_core/envelope", 3.0),
+    ("typed_events", "qmp/typed", "serde_json/typed", None),
+    ("encode_commands", "qmp/encode", "serde_json/to_writer", None),
 ]
 
 
@@ -83,6 +121,18 @@ def main() -> int:
         print(f"no criterion results under {root}", file=sys.stderr)
         return 1
 
+    framing = {g: e for g, e in results.items() if g not in MESSAGE_GROUPS}
+    if framing:
+        print_framing(framing)
+    messages = {g: e for g, e in results.items() if g in MESSAGE_GROUPS}
+    if messages:
+        if framing:
+            print()
+        print_messages(messages)
+    return 0
+
+
+def print_framing(results: dict) -> None:
     groups = [g for g in GROUPS if g in results] + sorted(set(results) - set(GROUPS))
     functions = FUNCTIONS + sorted(
         {f for g in results.values() for f in g} - set(FUNCTIONS)
@@ -107,7 +157,52 @@ def main() -> int:
         "Throughput in MB/s (10^6 bytes/s) from the median time of each benchmark; "
         "n/a: not run for that corpus."
     )
-    return 0
+
+
+def ratio(speed: float | None, base: float | None) -> str:
+    return "n/a" if speed is None or not base else f"{speed / base:.2f}"
+
+
+def print_messages(results: dict) -> None:
+    for group, (order, baselines) in MESSAGE_GROUPS.items():
+        entries = results.get(group)
+        if not entries:
+            continue
+        functions = [f for f in order if f in entries] + sorted(set(entries) - set(order))
+        speeds = {f: mb_per_s(entries.get(f)) for f in functions}
+        sizes = " / ".join(str(s) for s in sorted({size for size, _ in entries.values()}))
+        print(f"{group} ({sizes} bytes)")
+        print()
+        header = ["function", "MB/s"] + [f"÷ {b}" for b in baselines]
+        print("| " + " | ".join(header) + " |")
+        print("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
+        for function in functions:
+            row = [function, f"{speeds[function]:.0f}"]
+            row += [ratio(speeds[function], speeds.get(b)) for b in baselines]
+            print("| " + " | ".join(row) + " |")
+        print()
+
+    rows = []
+    for group, numerator, denominator, goal in HEADLINES:
+        entries = results.get(group, {})
+        value = ratio(mb_per_s(entries.get(numerator)), mb_per_s(entries.get(denominator)))
+        if value == "n/a":
+            continue
+        if goal is None:
+            verdict = ""
+        else:
+            verdict = f"≥ {goal:g}: " + ("met" if float(value) >= goal else "missed")
+        rows.append([f"{numerator} ÷ {denominator}", value, verdict])
+    if rows:
+        print("| ratio | value | goal |")
+        print("|---|---:|---|")
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
+        print()
+    print(
+        "Throughput in MB/s (10^6 bytes/s) from the median time of each benchmark; "
+        "ratios above 1 mean the function is faster than the baseline."
+    )
 
 
 if __name__ == "__main__":
