@@ -30,7 +30,7 @@ use core::fmt;
 pub use string::{BufferFull, Chars, JsonStr};
 
 use crate::frame::Frame;
-use crate::scan::{validate, ScanError};
+use crate::scan::{skip_plain, validate, ScanError};
 
 /// The kind of a JSON value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -50,17 +50,18 @@ pub enum Kind {
 }
 
 /// A validated JSON value, borrowed. See the [module docs](self).
+///
+/// It holds the value's text as `&str`: a frame is checked as UTF-8 once, when it
+/// becomes a `RawJson`, and every member, element and string below it is then a plain
+/// sub-slice, never checked again.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RawJson<'a> {
-    bytes: &'a [u8],
+    text: &'a str,
 }
 
 impl fmt::Debug for RawJson<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match core::str::from_utf8(self.bytes) {
-            Ok(s) => write!(f, "RawJson({s})"),
-            Err(_) => write!(f, "RawJson({:?})", self.bytes),
-        }
+        write!(f, "RawJson({})", self.text)
     }
 }
 
@@ -71,8 +72,10 @@ impl fmt::Display for RawJson<'_> {
 }
 
 impl<'a> From<Frame<'a>> for RawJson<'a> {
+    /// Frames are validated UTF-8 JSON, so this only checks UTF-8 once (a fast ASCII
+    /// pass); were that ever to fail, the result would be `null`.
     fn from(frame: Frame<'a>) -> Self {
-        Self::trusted(frame.as_bytes())
+        Self::trusted_str(frame.as_str().unwrap_or("null"))
     }
 }
 
@@ -81,30 +84,38 @@ impl<'a> RawJson<'a> {
     /// trimmed).
     pub fn parse(bytes: &'a [u8]) -> Result<Self, ScanError> {
         validate(bytes)?;
-        let start = skip_ws(bytes, 0);
-        let end = bytes.len() - bytes.iter().rev().take_while(|b| is_ws(**b)).count();
-        Ok(Self::trusted(bytes.get(start..end).unwrap_or_default()))
+        let text = core::str::from_utf8(bytes).unwrap_or_default();
+        Ok(Self::trusted_str(
+            text.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n')),
+        ))
     }
 
-    /// Wrap bytes already known to be one valid JSON value without surrounding
+    /// Wrap text already known to be one valid JSON value without surrounding
     /// whitespace.
-    pub(crate) const fn trusted(bytes: &'a [u8]) -> Self {
-        Self { bytes }
+    pub(crate) const fn trusted_str(text: &'a str) -> Self {
+        Self { text }
+    }
+
+    /// [`trusted_str`](Self::trusted_str) for bytes; invalid UTF-8 (impossible for a
+    /// validated value) gives `null`.
+    #[allow(dead_code)] // used by the fuzz module
+    pub(crate) fn trusted(bytes: &'a [u8]) -> Self {
+        Self::trusted_str(core::str::from_utf8(bytes).unwrap_or("null"))
     }
 
     /// The value's JSON text.
     pub const fn as_bytes(&self) -> &'a [u8] {
-        self.bytes
+        self.text.as_bytes()
     }
 
-    /// The value's JSON text as `&str` (validated JSON is UTF-8).
-    pub fn as_text(&self) -> &'a str {
-        core::str::from_utf8(self.bytes).unwrap_or_default()
+    /// The value's JSON text as `&str`.
+    pub const fn as_text(&self) -> &'a str {
+        self.text
     }
 
     /// The kind of value.
     pub fn kind(&self) -> Kind {
-        match self.bytes.first() {
+        match self.text.as_bytes().first() {
             Some(b'{') => Kind::Object,
             Some(b'[') => Kind::Array,
             Some(b'"') => Kind::String,
@@ -120,10 +131,10 @@ impl<'a> RawJson<'a> {
         let pos = if self.kind() == Kind::Object {
             1
         } else {
-            self.bytes.len()
+            self.text.len()
         };
         Members {
-            bytes: self.bytes,
+            text: self.text,
             pos,
         }
     }
@@ -138,10 +149,10 @@ impl<'a> RawJson<'a> {
         let pos = if self.kind() == Kind::Array {
             1
         } else {
-            self.bytes.len()
+            self.text.len()
         };
         Elements {
-            bytes: self.bytes,
+            text: self.text,
             pos,
         }
     }
@@ -151,29 +162,30 @@ impl<'a> RawJson<'a> {
         if self.kind() != Kind::String {
             return None;
         }
-        let inner = self.bytes.get(1..self.bytes.len().saturating_sub(1))?;
-        core::str::from_utf8(inner).ok().map(JsonStr::from_raw)
+        let inner = self.text.get(1..self.text.len().saturating_sub(1))?;
+        Some(JsonStr::from_raw(inner))
     }
 
     /// The boolean, if this is one.
     pub fn as_bool(&self) -> Option<bool> {
-        match self.bytes {
-            b"true" => Some(true),
-            b"false" => Some(false),
+        match self.text {
+            "true" => Some(true),
+            "false" => Some(false),
             _ => None,
         }
     }
 
     /// Whether this is `null`.
     pub fn is_null(&self) -> bool {
-        self.bytes == b"null"
+        self.text == "null"
     }
 
     /// The number as `i64`, if it is an integer (no fraction or exponent) in range.
     pub fn as_i64(&self) -> Option<i64> {
-        let (negative, digits) = match self.bytes.split_first()? {
+        let bytes = self.text.as_bytes();
+        let (negative, digits) = match bytes.split_first()? {
             (b'-', rest) => (true, rest),
-            _ => (false, self.bytes),
+            _ => (false, bytes),
         };
         let magnitude = parse_digits(digits)?;
         if negative {
@@ -186,10 +198,11 @@ impl<'a> RawJson<'a> {
     /// The number as `u64`, if it is a non-negative integer (no fraction or exponent) in
     /// range. `-0` is 0.
     pub fn as_u64(&self) -> Option<u64> {
-        match self.bytes.split_first()? {
+        let bytes = self.text.as_bytes();
+        match bytes.split_first()? {
             (b'-', b"0") => Some(0),
             (b'-', _) => None,
-            _ => parse_digits(self.bytes),
+            _ => parse_digits(bytes),
         }
     }
 
@@ -206,7 +219,7 @@ impl<'a> RawJson<'a> {
     /// Deserialize into `T` with serde-json-core, borrowing from the frame where `T`
     /// does (`&'a str` fields need strings without escapes; use [`JsonStr`] otherwise).
     pub fn decode<T: serde::Deserialize<'a>>(&self) -> Result<T, serde_json_core::de::Error> {
-        serde_json_core::from_slice(self.bytes).map(|(value, _)| value)
+        serde_json_core::from_slice(self.text.as_bytes()).map(|(value, _)| value)
     }
 }
 
@@ -226,7 +239,7 @@ fn parse_digits(digits: &[u8]) -> Option<u64> {
 /// Iterator over an object's members: `(name, value)`.
 #[derive(Clone, Debug)]
 pub struct Members<'a> {
-    bytes: &'a [u8],
+    text: &'a str,
     pos: usize,
 }
 
@@ -234,7 +247,7 @@ impl<'a> Iterator for Members<'a> {
     type Item = (JsonStr<'a>, RawJson<'a>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let b = self.bytes;
+        let b = self.text.as_bytes();
         let mut i = skip_ws(b, self.pos);
         if b.get(i) == Some(&b',') {
             i = skip_ws(b, i + 1);
@@ -244,14 +257,12 @@ impl<'a> Iterator for Members<'a> {
             return None;
         }
         let key_end = string_end(b, i);
-        let key = b
-            .get(i + 1..key_end.saturating_sub(1))
-            .and_then(|k| core::str::from_utf8(k).ok())?;
+        let key = self.text.get(i + 1..key_end.saturating_sub(1))?;
         let colon = skip_ws(b, key_end);
         let start = skip_ws(b, colon + 1);
         let end = value_end(b, start);
         self.pos = end;
-        let value = RawJson::trusted(b.get(start..end)?);
+        let value = RawJson::trusted_str(self.text.get(start..end)?);
         Some((JsonStr::from_raw(key), value))
     }
 }
@@ -259,7 +270,7 @@ impl<'a> Iterator for Members<'a> {
 /// Iterator over an array's elements.
 #[derive(Clone, Debug)]
 pub struct Elements<'a> {
-    bytes: &'a [u8],
+    text: &'a str,
     pos: usize,
 }
 
@@ -267,7 +278,7 @@ impl<'a> Iterator for Elements<'a> {
     type Item = RawJson<'a>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let b = self.bytes;
+        let b = self.text.as_bytes();
         let mut i = skip_ws(b, self.pos);
         if b.get(i) == Some(&b',') {
             i = skip_ws(b, i + 1);
@@ -280,7 +291,7 @@ impl<'a> Iterator for Elements<'a> {
             Some(_) => {
                 let end = value_end(b, i);
                 self.pos = end;
-                b.get(i..end).map(RawJson::trusted)
+                self.text.get(i..end).map(RawJson::trusted_str)
             }
         }
     }
@@ -300,14 +311,15 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 /// Index just past the string whose opening quote is at `i`.
 fn string_end(b: &[u8], mut i: usize) -> usize {
     i += 1;
-    while let Some(&c) = b.get(i) {
-        match c {
-            b'"' => return i + 1,
-            b'\\' => i += 2,
-            _ => i += 1,
+    loop {
+        i = skip_plain(b, i);
+        match b.get(i) {
+            Some(b'"') => return i + 1,
+            Some(b'\\') => i += 2,
+            Some(_) => i += 1,
+            None => return b.len(),
         }
     }
-    b.len()
 }
 
 /// Index just past the valid value that starts at `i`.

@@ -230,7 +230,7 @@ const HIGHS: u64 = 0x8080_8080_8080_8080;
 /// byte exactly (false positives only occur above a true match, through the borrow), so
 /// the lowest set bit of the combined mask is the first special byte.
 #[inline(always)]
-fn skip_plain(s: &[u8], mut i: usize) -> usize {
+pub(crate) fn skip_plain(s: &[u8], mut i: usize) -> usize {
     while let Some(chunk) = s.get(i..).and_then(|r| r.first_chunk::<8>()) {
         let w = u64::from_le_bytes(*chunk);
         let quote = w ^ (ONES * b'"' as u64);

@@ -821,7 +821,7 @@ pub enum Event<'a> {
 }
 
 /// What an absent `data` member decodes as.
-const NO_DATA: RawJson<'static> = RawJson::trusted(b"{}");
+const NO_DATA: RawJson<'static> = RawJson::trusted_str("{}");
 
 /// Decode an event payload; an absent `data` decodes as `{}` or is `MissingData`.
 fn payload<'a, T: EventData<'a>>(data: Option<RawJson<'a>>) -> Result<T, DecodeError> {
