@@ -249,7 +249,7 @@ impl<'a> Members<'a> {
         }
         let mut m = Self::default();
         for (name, value) in json.members() {
-            let slot = match name.raw() {
+            let slot = match member_name(name) {
                 "QMP" => (&mut m.qmp, "QMP"),
                 "execute" => (&mut m.execute, "execute"),
                 "exec-oob" => (&mut m.exec_oob, "exec-oob"),
@@ -272,6 +272,36 @@ impl<'a> Members<'a> {
         }
         Ok(m)
     }
+}
+
+/// The protocol member names that [`Message::parse`] and [`parse_request`] know.
+const PROTOCOL_MEMBERS: [&str; 11] = [
+    "QMP",
+    "execute",
+    "exec-oob",
+    "arguments",
+    "id",
+    "return",
+    "error",
+    "event",
+    "data",
+    "timestamp",
+    "control",
+];
+
+/// A member name for matching: as sent when it has no escapes (QEMU never escapes
+/// ASCII), otherwise the protocol name it spells once unescaped, as QEMU and serde_json
+/// read it (`"\u0069d"` is `id`).
+fn member_name(name: JsonStr<'_>) -> &str {
+    let raw = name.raw();
+    if !raw.contains('\\') {
+        return raw;
+    }
+    PROTOCOL_MEMBERS
+        .iter()
+        .find(|known| name == **known)
+        .copied()
+        .unwrap_or(raw)
 }
 
 fn string<'a>(value: RawJson<'a>, member: &'static str) -> Result<JsonStr<'a>, MessageError> {
@@ -518,7 +548,7 @@ pub fn parse_request(json: RawJson<'_>, oob_enabled: bool) -> Result<Command<'_>
     let refuse = |error| Refused { error, id };
     let (mut execute, mut exec_oob, mut arguments) = (None, None, None);
     for (name, value) in json.members() {
-        match name.raw() {
+        match member_name(name) {
             "execute" => execute = Some(value),
             "exec-oob" if oob_enabled => exec_oob = Some(value),
             "arguments" => arguments = Some(value),

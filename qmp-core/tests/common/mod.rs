@@ -4,6 +4,8 @@
 //! Each test crate uses a different subset of these.
 #![allow(dead_code)]
 
+pub mod semantic;
+
 use qmp_core::frame::{Config, FrameError, Framer};
 use qmp_core::scan::validate;
 
