@@ -36,15 +36,25 @@
 //! [`JsonStr::unescape_into`] or [`JsonStr::chars`]. Command *arguments* are the other
 //! direction: they are plain `&str`, escaped by the serializer.
 //!
-//! # Limits of serde-json-core
+//! # Decoding
 //!
-//! Decoding goes through serde-json-core, which has no `deserialize_any` and cannot
-//! capture a raw sub-value. So: QAPI unions are decoded as flat structs with optional
-//! members (see [`GuestPanicInformation`](events::GuestPanicInformation)); lists cannot
-//! be struct fields and are read lazily through [`RawList`], which is why decoding goes
-//! through the [`FromJson`] trait (implemented for every `Deserialize` type, and by hand
-//! for the list-carrying replies); and errors carry serde-json-core's error kind only
-//! (a missing required member shows up as its `CustomError`).
+//! Every struct here decodes directly from its [`RawJson`] object through [`FromJson`]:
+//! one walk over the object's members, matching names and converting each known value
+//! with the `RawJson` accessors (strings as [`JsonStr`], integers, booleans, open enums,
+//! nested structs). Unknown members are skipped without being decoded, at any depth
+//! and without recursion. A missing required member, a member of the wrong type or a
+//! repeated member is a [`DecodeError`] that names the member. Lists are read lazily
+//! through [`RawList`], a list without an allocator.
+//!
+//! QAPI unions are decoded as flat structs with optional members (see
+//! [`GuestPanicInformation`](events::GuestPanicInformation)), which keeps every payload
+//! `Copy` and small.
+//!
+//! [`FromJson`] is also implemented for every `serde::Deserialize` type, through
+//! serde-json-core, for payloads this crate does not model: a [`Command`] of your own
+//! can return any `Deserialize` type. The open enums (and
+//! [`QmpCapability`](commands::QmpCapability)) implement `Deserialize` for use in such
+//! types; the schema's structs do not.
 //!
 //! ```
 //! use qmp_core::json::RawJson;
@@ -78,8 +88,9 @@ use core::marker::PhantomData;
 use crate::json::{Elements, JsonStr, Kind, RawJson};
 
 /// Defines an open QAPI enum: known wire values as unit variants plus an
-/// `Other(JsonStr)` catch-all, with `from_json_str`, `as_str`, `is_known`, `Display` and
-/// a borrowing `Deserialize` that never fails on an unknown value.
+/// `Other(JsonStr)` catch-all, with `from_json_str`, `as_str`, `is_known`, `Display`, a
+/// borrowing `Deserialize` that never fails on an unknown value, and the direct member
+/// decoding of [`members`].
 macro_rules! open_enum {
     (
         $(#[$meta:meta])*
@@ -100,19 +111,23 @@ macro_rules! open_enum {
         impl<'a> $name<'a> {
             /// Classify a wire value (escapes are decoded before matching); unknown
             /// values become `Other`.
+            #[allow(unused_assignments)] // the last `i -= 1`
             pub fn from_json_str(value: $crate::json::JsonStr<'a>) -> Self {
-                let mut buf = [0u8; $crate::schema::NAME_MAX];
-                let text = match value.as_str() {
-                    Some(text) => text,
-                    None => match value.unescape_into(&mut buf) {
-                        Ok(text) => text,
-                        Err(_) => return Self::Other(value),
-                    },
+                const WIRES: &[&str] = &[$($wire),+];
+                // The variant at index `i` of WIRES: a chain that the optimiser turns
+                // into arithmetic on the discriminant (a table of variants would cost
+                // more flash).
+                let mut i = match $crate::schema::members::find(value, WIRES) {
+                    Some(i) => i,
+                    None => return Self::Other(value),
                 };
-                match text {
-                    $( $wire => Self::$variant, )+
-                    _ => Self::Other(value),
-                }
+                $(
+                    if i == 0 {
+                        return Self::$variant;
+                    }
+                    i -= 1;
+                )+
+                Self::Other(value)
             }
 
             /// The wire name of a known value; `None` for `Other`.
@@ -143,8 +158,28 @@ macro_rules! open_enum {
                 $crate::schema::de::json_str(d).map(Self::from_json_str)
             }
         }
+
+        impl<'a> $crate::schema::members::Value<'a> for $name<'a> {
+            fn value(
+                raw: $crate::json::RawJson<'a>,
+                fields: &mut $crate::schema::members::Fields<'a, '_>,
+            ) -> Self {
+                Self::from_json_str(
+                    <$crate::json::JsonStr<'a> as $crate::schema::members::Value<'a>>::value(
+                        raw, fields,
+                    ),
+                )
+            }
+
+            fn placeholder() -> Self {
+                Self::Other($crate::json::JsonStr::from_raw(""))
+            }
+        }
     };
 }
+
+#[macro_use]
+mod members;
 
 pub mod commands;
 pub mod events;
@@ -156,11 +191,6 @@ pub use events::Event;
 pub use introspect::Schema;
 pub use spice::SpiceSessions;
 
-/// The longest escaped enum value or event name that is still matched against the known
-/// names (after unescaping into a stack buffer); longer ones are `Other` / `Unknown`.
-/// No QAPI name comes close.
-pub(crate) const NAME_MAX: usize = 64;
-
 /// A payload did not have the expected shape. The peer is at fault (or speaks a QEMU
 /// version this crate does not model).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,8 +201,11 @@ pub enum DecodeError {
         /// The event name.
         event: &'static str,
     },
-    /// serde-json-core rejected the value (wrong member type, missing required member,
-    /// duplicate member, …).
+    /// serde-json-core rejected the value of a `Deserialize` type decoded through
+    /// [`FromJson`] (wrong member type, missing required member, duplicate member, …).
+    /// The schema's own types report [`MissingMember`](Self::MissingMember),
+    /// [`InvalidMember`](Self::InvalidMember) and
+    /// [`DuplicateMember`](Self::DuplicateMember) instead.
     Invalid {
         /// What was being decoded: an event name, a command name or a type name.
         what: &'static str,
@@ -188,16 +221,37 @@ pub enum DecodeError {
         /// The kind found.
         found: Kind,
     },
-    /// The value nests deeper than [`MAX_DECODE_DEPTH`]. serde-json-core recurses once
-    /// per level (even through members it ignores), so deeper values are refused
-    /// before decoding to bound stack use.
+    /// The value nests deeper than [`MAX_DECODE_DEPTH`] and is decoded through
+    /// serde-json-core, which recurses once per level (even through members it
+    /// ignores), so it is refused before decoding to bound stack use. The schema's own
+    /// types skip unknown members without recursing and never report this.
     TooDeep {
         /// What was being decoded.
         what: &'static str,
     },
-    /// A required member is missing or has the wrong kind (for the view types that do
-    /// not go through serde, such as [`SchemaInfo`](introspect::SchemaInfo)).
+    /// A required member is missing (for [`SchemaInfo`](introspect::SchemaInfo): or
+    /// is not a string).
     MissingMember {
+        /// What was being decoded.
+        what: &'static str,
+        /// The member's name.
+        member: &'static str,
+    },
+    /// A member's value is of the wrong kind (`null` for a required member included),
+    /// or, when both kinds are [`Number`](Kind::Number), not an integer in the member's
+    /// range.
+    InvalidMember {
+        /// What was being decoded.
+        what: &'static str,
+        /// The member's name (the innermost one, for a member of a nested struct).
+        member: &'static str,
+        /// The kind required.
+        expected: Kind,
+        /// The kind found.
+        found: Kind,
+    },
+    /// A member appears more than once.
+    DuplicateMember {
         /// What was being decoded.
         what: &'static str,
         /// The member's name.
@@ -206,7 +260,9 @@ pub enum DecodeError {
 }
 
 impl DecodeError {
-    /// The same error, attributed to `what` (an event or command name).
+    /// The same error, attributed to `what` (an event or command name). Not inlined: it
+    /// is on the error path of every event and command decoder.
+    #[inline(never)]
     pub(crate) fn context(self, name: &'static str) -> Self {
         match self {
             Self::Invalid { error, .. } => Self::Invalid { what: name, error },
@@ -218,6 +274,18 @@ impl DecodeError {
                 found,
             },
             Self::MissingMember { member, .. } => Self::MissingMember { what: name, member },
+            Self::InvalidMember {
+                member,
+                expected,
+                found,
+                ..
+            } => Self::InvalidMember {
+                what: name,
+                member,
+                expected,
+                found,
+            },
+            Self::DuplicateMember { member, .. } => Self::DuplicateMember { what: name, member },
             Self::TooDeep { .. } => Self::TooDeep { what: name },
             other => other,
         }
@@ -238,7 +306,28 @@ impl fmt::Display for DecodeError {
                 write!(f, "invalid {what}: nested deeper than {MAX_DECODE_DEPTH}")
             }
             Self::MissingMember { what, member } => {
-                write!(f, "invalid {what}: member `{member}` missing or mistyped")
+                write!(f, "invalid {what}: member `{member}` missing")
+            }
+            Self::InvalidMember {
+                what,
+                member,
+                expected: Kind::Number,
+                found: Kind::Number,
+            } => write!(
+                f,
+                "invalid {what}: member `{member}` is not an integer in range"
+            ),
+            Self::InvalidMember {
+                what,
+                member,
+                expected,
+                found,
+            } => write!(
+                f,
+                "invalid {what}: member `{member}`: expected {expected:?}, found {found:?}"
+            ),
+            Self::DuplicateMember { what, member } => {
+                write!(f, "invalid {what}: member `{member}` repeated")
             }
         }
     }
@@ -255,11 +344,11 @@ impl core::error::Error for DecodeError {
 
 /// Decoding from a borrowed [`RawJson`] value.
 ///
-/// Implemented for every `serde::Deserialize<'a>` type (through serde-json-core), and by
-/// hand for the types serde-json-core cannot produce: [`RawList`], [`RawJson`],
-/// [`JsonStr`], the list-carrying replies
-/// ([`SpiceInfo`](commands::SpiceInfo), [`VncInfo`](commands::VncInfo)) and the
-/// introspection views.
+/// Implemented directly (one walk over the members, see the [module docs](self)) for
+/// every struct of this module: event payloads, their shared types and command
+/// returns; for [`RawList`], [`RawJson`], [`JsonStr`] and the introspection views; and,
+/// through serde-json-core, for every `serde::Deserialize<'a>` type (your own types,
+/// the open enums on their own, [`QmpCapability`](commands::QmpCapability)).
 pub trait FromJson<'a>: Sized {
     /// Decode `raw`.
     fn from_json(raw: RawJson<'a>) -> Result<Self, DecodeError>;
@@ -276,9 +365,10 @@ impl<'a, T: serde::Deserialize<'a>> FromJson<'a> for T {
     }
 }
 
-/// The deepest nesting (objects and arrays) that [`FromJson`] hands to serde-json-core.
-/// Every payload here needs at most 4 levels; the limit bounds the stack that
-/// serde-json-core's recursion can use on hostile input (QEMU's own limit is 1024).
+/// The deepest nesting (objects and arrays) that [`FromJson`] hands to serde-json-core
+/// for `Deserialize` types. The limit bounds the stack that serde-json-core's recursion
+/// can use on hostile input (QEMU's own limit is 1024). The schema's own types do not
+/// go through serde-json-core and accept any depth in members they ignore.
 pub const MAX_DECODE_DEPTH: usize = 32;
 
 /// Whether the valid JSON text `bytes` nests deeper than `limit`.
@@ -392,10 +482,15 @@ impl<'a, T> RawList<'a, T> {
     /// View `raw` as a list; it must be a JSON array.
     pub fn new(raw: RawJson<'a>) -> Result<Self, DecodeError> {
         expect_kind(raw, "list", Kind::Array)?;
-        Ok(Self {
+        Ok(Self::trusted(raw))
+    }
+
+    /// View `raw`, known to be an array, as a list.
+    pub(crate) const fn trusted(raw: RawJson<'a>) -> Self {
+        Self {
             raw,
             marker: PhantomData,
-        })
+        }
     }
 
     /// The array's JSON text.
@@ -491,14 +586,6 @@ pub(crate) mod de {
         d: D,
     ) -> Result<JsonStr<'a>, D::Error> {
         EscapedStr::deserialize(d).map(|s| JsonStr::from_raw(s.0))
-    }
-
-    /// An optional string (`null` is `None`); pair with `#[serde(default)]` so that an
-    /// absent member is `None` too.
-    pub(crate) fn opt_json_str<'de: 'a, 'a, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<JsonStr<'a>>, D::Error> {
-        Option::<EscapedStr<'de>>::deserialize(d).map(|s| s.map(|s| JsonStr::from_raw(s.0)))
     }
 }
 

@@ -16,9 +16,9 @@
 //!
 //! # Returns
 //!
-//! [`Command::decode_return`] decodes the `return` value through [`FromJson`], which
-//! covers every `Deserialize` type plus the lazily decoded lists that serde-json-core
-//! cannot build ([`RawList`], [`Schema`]).
+//! [`Command::decode_return`] decodes the `return` value through [`FromJson`]: directly
+//! for the reply types here (lists are read lazily through [`RawList`] and [`Schema`]),
+//! and through serde-json-core for any `Deserialize` type of a command of your own.
 //!
 //! ```
 //! use qmp_core::json::RawJson;
@@ -43,10 +43,10 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::de::{json_str, opt_json_str};
+use super::de::json_str;
 use super::events::{NetworkAddressFamily, SpiceChannel, VncClientInfo};
-use super::{DecodeError, FromJson, RawList, Schema};
-use crate::json::{JsonStr, RawJson};
+use super::{expect_kind, DecodeError, FromJson, RawList, Schema};
+use crate::json::{JsonStr, Kind, RawJson};
 
 /// A QMP command: its name, arguments and reply type.
 pub trait Command {
@@ -71,8 +71,14 @@ pub trait Command {
 
 /// An empty object: the arguments of commands that take none (serializes as `{}`) and
 /// the return value of commands that return nothing (accepts any object).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct Empty {}
+
+impl<'a> FromJson<'a> for Empty {
+    fn from_json(raw: RawJson<'a>) -> Result<Self, DecodeError> {
+        expect_kind(raw, "Empty", Kind::Object).map(|()| Self {})
+    }
+}
 
 /// Commands without arguments.
 macro_rules! no_args_command {
@@ -175,7 +181,7 @@ impl<'s> Command for QmpCapabilities<'s> {
 }
 
 /// `VersionInfo`'s version triple.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct VersionTriple {
     /// Major version.
     pub major: u64,
@@ -185,16 +191,19 @@ pub struct VersionTriple {
     pub micro: u64,
 }
 
+from_members! { VersionTriple { micro, minor, major } }
+
 /// `VersionInfo`: the reply to `query-version` (and the greeting's `version`). The 0.12
 /// form with `qemu` as a string is not supported.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct VersionInfo<'a> {
     /// The QEMU version.
     pub qemu: VersionTriple,
     /// Downstream package or build description (`""` upstream).
-    #[serde(borrow, deserialize_with = "json_str")]
     pub package: JsonStr<'a>,
 }
+
+from_members! { VersionInfo<'a> { qemu, package } }
 
 no_args_command! {
     /// `query-version`.
@@ -240,17 +249,17 @@ open_enum! {
 }
 
 /// `StatusInfo`: the reply to `query-status`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct StatusInfo<'a> {
     /// Whether the VM runs.
     pub running: bool,
     /// The run state.
-    #[serde(borrow)]
     pub status: RunState<'a>,
     /// Single-step mode (0.14 to 8.x; deprecated in 8.1, since removed).
-    #[serde(default)]
     pub singlestep: Option<bool>,
 }
+
+from_members! { StatusInfo<'a> { status, singlestep, running } }
 
 no_args_command! {
     /// `query-status`.
@@ -258,12 +267,13 @@ no_args_command! {
 }
 
 /// `CommandInfo`: one element of the `query-commands` reply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CommandInfo<'a> {
     /// The command name.
-    #[serde(borrow, deserialize_with = "json_str")]
     pub name: JsonStr<'a>,
 }
+
+from_members! { CommandInfo<'a> { name } }
 
 no_args_command! {
     /// `query-commands`: the commands available in the current mode, as a lazily
@@ -272,12 +282,13 @@ no_args_command! {
 }
 
 /// `NameInfo`: the reply to `query-name`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct NameInfo<'a> {
     /// The VM name (`-name`), if set. May contain escapes (`"vm-\u00E9"`).
-    #[serde(default, borrow, deserialize_with = "opt_json_str")]
     pub name: Option<JsonStr<'a>>,
 }
+
+from_members! { NameInfo<'a> { name } }
 
 no_args_command! {
     /// `query-name`.
@@ -294,27 +305,6 @@ open_enum! {
         /// `unknown`: QEMU could not tell.
         Unknown = "unknown",
     }
-}
-
-/// The members of `SpiceInfo` that serde-json-core can decode.
-#[derive(Deserialize)]
-#[serde(rename_all = "kebab-case")]
-struct SpiceInfoFields<'a> {
-    enabled: bool,
-    #[serde(default)]
-    migrated: Option<bool>,
-    #[serde(default, borrow, deserialize_with = "opt_json_str")]
-    host: Option<JsonStr<'a>>,
-    #[serde(default)]
-    port: Option<i64>,
-    #[serde(default)]
-    tls_port: Option<i64>,
-    #[serde(default, borrow, deserialize_with = "opt_json_str")]
-    auth: Option<JsonStr<'a>>,
-    #[serde(default, borrow, deserialize_with = "opt_json_str")]
-    compiled_version: Option<JsonStr<'a>>,
-    #[serde(default, borrow)]
-    mouse_mode: Option<SpiceQueryMouseMode<'a>>,
 }
 
 /// `SpiceInfo`: the reply to `query-spice`.
@@ -340,57 +330,23 @@ pub struct SpiceInfo<'a> {
     pub channels: Option<RawList<'a, SpiceChannel<'a>>>,
 }
 
-/// The optional list member `key` of `raw`.
-fn list_member<'a, T>(
-    raw: RawJson<'a>,
-    key: &'static str,
-) -> Result<Option<RawList<'a, T>>, DecodeError> {
-    match raw.get(key) {
-        None => Ok(None),
-        Some(v) if v.is_null() => Ok(None),
-        Some(v) => RawList::new(v)
-            .map(Some)
-            .map_err(|_| DecodeError::MissingMember {
-                what: "list",
-                member: key,
-            }),
-    }
-}
-
-impl<'a> FromJson<'a> for SpiceInfo<'a> {
-    fn from_json(raw: RawJson<'a>) -> Result<Self, DecodeError> {
-        let f: SpiceInfoFields<'a> = FromJson::from_json(raw)?;
-        Ok(Self {
-            enabled: f.enabled,
-            migrated: f.migrated,
-            host: f.host,
-            port: f.port,
-            tls_port: f.tls_port,
-            auth: f.auth,
-            compiled_version: f.compiled_version,
-            mouse_mode: f.mouse_mode,
-            channels: list_member(raw, "channels")?,
-        })
+from_members! {
+    SpiceInfo<'a> {
+        migrated,
+        enabled,
+        auth,
+        port,
+        tls_port = "tls-port",
+        compiled_version = "compiled-version",
+        host,
+        channels,
+        mouse_mode = "mouse-mode",
     }
 }
 
 no_args_command! {
     /// `query-spice` (only in QEMU built with SPICE).
     QuerySpice = "query-spice", <'a> SpiceInfo<'a>
-}
-
-/// The members of `VncInfo` that serde-json-core can decode.
-#[derive(Deserialize)]
-struct VncInfoFields<'a> {
-    enabled: bool,
-    #[serde(default, borrow, deserialize_with = "opt_json_str")]
-    host: Option<JsonStr<'a>>,
-    #[serde(default, borrow)]
-    family: Option<NetworkAddressFamily<'a>>,
-    #[serde(default, borrow, deserialize_with = "opt_json_str")]
-    service: Option<JsonStr<'a>>,
-    #[serde(default, borrow, deserialize_with = "opt_json_str")]
-    auth: Option<JsonStr<'a>>,
 }
 
 /// `VncInfo`: the reply to `query-vnc`.
@@ -410,19 +366,7 @@ pub struct VncInfo<'a> {
     pub clients: Option<RawList<'a, VncClientInfo<'a>>>,
 }
 
-impl<'a> FromJson<'a> for VncInfo<'a> {
-    fn from_json(raw: RawJson<'a>) -> Result<Self, DecodeError> {
-        let f: VncInfoFields<'a> = FromJson::from_json(raw)?;
-        Ok(Self {
-            enabled: f.enabled,
-            host: f.host,
-            family: f.family,
-            service: f.service,
-            auth: f.auth,
-            clients: list_member(raw, "clients")?,
-        })
-    }
-}
+from_members! { VncInfo<'a> { enabled, auth, family, clients, service, host } }
 
 no_args_command! {
     /// `query-vnc`.

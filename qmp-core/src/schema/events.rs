@@ -42,10 +42,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use serde::Deserialize;
-
-use super::de::{json_str, opt_json_str};
-use super::{DecodeError, FromJson, NAME_MAX};
+use super::members::find;
+use super::{DecodeError, FromJson};
 use crate::json::{JsonStr, RawJson};
 
 open_enum! {
@@ -262,52 +260,45 @@ open_enum! {
 }
 
 /// `SpiceBasicInfo`: one end of a SPICE connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SpiceBasicInfo<'a> {
     /// Numeric address (`getnameinfo` `NI_NUMERICHOST`).
-    #[serde(borrow, deserialize_with = "json_str")]
     pub host: JsonStr<'a>,
     /// Port, **as a string**. Always present upstream; optional because a downstream
     /// qemu-kvm 0.12 variant sent `SPICE_INITIALIZED` without it.
-    #[serde(default, borrow, deserialize_with = "opt_json_str")]
     pub port: Option<JsonStr<'a>>,
     /// Address family.
-    #[serde(borrow)]
     pub family: NetworkAddressFamily<'a>,
 }
 
+from_members! { SpiceBasicInfo<'a> { port, family, host } }
+
 /// `SpiceServerInfo`: the server end of a SPICE connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SpiceServerInfo<'a> {
     /// Numeric address.
-    #[serde(borrow, deserialize_with = "json_str")]
     pub host: JsonStr<'a>,
     /// Port, as a string (optional, see [`SpiceBasicInfo::port`]).
-    #[serde(default, borrow, deserialize_with = "opt_json_str")]
     pub port: Option<JsonStr<'a>>,
     /// Address family.
-    #[serde(borrow)]
     pub family: NetworkAddressFamily<'a>,
     /// Authentication method, e.g. `"spice"` or `"none"`.
-    #[serde(default, borrow, deserialize_with = "opt_json_str")]
     pub auth: Option<JsonStr<'a>>,
 }
+
+from_members! { SpiceServerInfo<'a> { auth, port, family, host } }
 
 /// The SPICE channel type of the main control channel (spice-protocol numbering).
 pub const SPICE_CHANNEL_MAIN: i64 = 1;
 
 /// `SpiceChannel`: one SPICE channel of a client session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SpiceChannel<'a> {
     /// The client's numeric address.
-    #[serde(borrow, deserialize_with = "json_str")]
     pub host: JsonStr<'a>,
     /// The client's port, as a string (optional, see [`SpiceBasicInfo::port`]).
-    #[serde(default, borrow, deserialize_with = "opt_json_str")]
     pub port: Option<JsonStr<'a>>,
     /// Address family.
-    #[serde(borrow)]
     pub family: NetworkAddressFamily<'a>,
     /// The session: all channels of one client share it.
     pub connection_id: i64,
@@ -317,6 +308,18 @@ pub struct SpiceChannel<'a> {
     pub channel_id: i64,
     /// Whether the channel is encrypted.
     pub tls: bool,
+}
+
+from_members! {
+    SpiceChannel<'a> {
+        port,
+        family,
+        channel_type = "channel-type",
+        connection_id = "connection-id",
+        host,
+        channel_id = "channel-id",
+        tls,
+    }
 }
 
 impl SpiceChannel<'_> {
@@ -389,69 +392,91 @@ impl SpiceChannelKind {
 }
 
 /// `VncBasicInfo`: one end of a VNC connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct VncBasicInfo<'a> {
     /// Numeric address (empty for unix sockets).
-    #[serde(borrow, deserialize_with = "json_str")]
     pub host: JsonStr<'a>,
     /// Port as a string, or a service name or socket path.
-    #[serde(borrow, deserialize_with = "json_str")]
     pub service: JsonStr<'a>,
     /// Address family.
-    #[serde(borrow)]
     pub family: NetworkAddressFamily<'a>,
     /// Whether this is a websocket connection (2.3; mandatory since).
-    #[serde(default)]
     pub websocket: Option<bool>,
 }
 
+from_members! { VncBasicInfo<'a> { family, service, host, websocket } }
+
 /// `VncServerInfo`: the server end of a VNC connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct VncServerInfo<'a> {
     /// Numeric address.
-    #[serde(borrow, deserialize_with = "json_str")]
     pub host: JsonStr<'a>,
     /// Port as a string, or a service name or socket path.
-    #[serde(borrow, deserialize_with = "json_str")]
     pub service: JsonStr<'a>,
     /// Address family.
-    #[serde(borrow)]
     pub family: NetworkAddressFamily<'a>,
     /// Whether this is a websocket listener (2.3).
-    #[serde(default)]
     pub websocket: Option<bool>,
     /// Authentication scheme, e.g. `"none"`, `"vnc"`, `"sasl"`.
-    #[serde(default, borrow, deserialize_with = "opt_json_str")]
     pub auth: Option<JsonStr<'a>>,
 }
 
+from_members! { VncServerInfo<'a> { auth, family, service, host, websocket } }
+
 /// `VncClientInfo`: a VNC client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct VncClientInfo<'a> {
     /// Numeric address (empty for unix sockets).
-    #[serde(borrow, deserialize_with = "json_str")]
     pub host: JsonStr<'a>,
     /// Port as a string (empty for unix sockets).
-    #[serde(borrow, deserialize_with = "json_str")]
     pub service: JsonStr<'a>,
     /// Address family.
-    #[serde(borrow)]
     pub family: NetworkAddressFamily<'a>,
     /// Whether this is a websocket connection (2.3).
-    #[serde(default)]
     pub websocket: Option<bool>,
     /// The x509 distinguished name, with x509 authentication.
-    #[serde(default, borrow, deserialize_with = "opt_json_str")]
     pub x509_dname: Option<JsonStr<'a>>,
     /// The SASL user name, with SASL authentication.
-    #[serde(default, borrow, deserialize_with = "opt_json_str")]
     pub sasl_username: Option<JsonStr<'a>>,
+}
+
+from_members! {
+    VncClientInfo<'a> {
+        family,
+        service,
+        host,
+        websocket,
+        x509_dname,
+        sasl_username,
+    }
 }
 
 /// A typed event payload: its event name.
 pub trait EventData<'a>: FromJson<'a> {
     /// The event name on the wire.
     const NAME: &'static str;
+
+    /// Decode the payload of `event` if it is this event (`None` for any other name).
+    ///
+    /// [`Event::from_message`] links the decoders of the whole catalogue, since the
+    /// name is known only at run time. Firmware that cares about a few events can test
+    /// for each with this instead, and link only their decoders:
+    ///
+    /// ```
+    /// use qmp_core::json::RawJson;
+    /// use qmp_core::message::Message;
+    /// use qmp_core::schema::events::{EventData, Shutdown, ShutdownCause};
+    ///
+    /// let msg = RawJson::parse(br#"{"event": "SHUTDOWN", "data": {"guest": false, "reason": "host-qmp-quit"}, "timestamp": {"seconds": 1795639852, "microseconds": 349927}}"#)?;
+    /// let Ok(Message::Event(event)) = Message::parse(msg) else { panic!() };
+    /// if let Some(shutdown) = Shutdown::from_message(&event) {
+    ///     assert_eq!(shutdown?.reason, Some(ShutdownCause::HostQmpQuit));
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn from_message(event: &crate::message::Event<'a>) -> Option<Result<Self, DecodeError>> {
+        (event.name == Self::NAME).then(|| payload(event.data))
+    }
 }
 
 /// Declare payload structs with their event names.
@@ -467,161 +492,163 @@ macro_rules! event_data {
 
 /// `SPICE_CONNECTED` (0.14): a client opened a channel connection; not yet
 /// authenticated, and with no connection id yet.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SpiceConnected<'a> {
     /// The server end.
-    #[serde(borrow)]
     pub server: SpiceBasicInfo<'a>,
     /// The client end.
-    #[serde(borrow)]
     pub client: SpiceBasicInfo<'a>,
 }
 
+from_members! { SpiceConnected<'a> { server, client } }
+
 /// `SPICE_INITIALIZED` (0.14): a channel finished its handshake.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SpiceInitialized<'a> {
     /// The server end, with its authentication method.
-    #[serde(borrow)]
     pub server: SpiceServerInfo<'a>,
     /// The channel, with its session (`connection-id`) and type.
-    #[serde(borrow)]
     pub client: SpiceChannel<'a>,
 }
 
+from_members! { SpiceInitialized<'a> { server, client } }
+
 /// `SPICE_DISCONNECTED` (0.14): a channel connection closed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SpiceDisconnected<'a> {
     /// The server end.
-    #[serde(borrow)]
     pub server: SpiceBasicInfo<'a>,
     /// The client end.
-    #[serde(borrow)]
     pub client: SpiceBasicInfo<'a>,
 }
 
+from_members! { SpiceDisconnected<'a> { server, client } }
+
 /// `VNC_CONNECTED` (0.13): a client connected, before authentication.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct VncConnected<'a> {
     /// The server.
-    #[serde(borrow)]
     pub server: VncServerInfo<'a>,
     /// The client.
-    #[serde(borrow)]
     pub client: VncBasicInfo<'a>,
 }
 
+from_members! { VncConnected<'a> { server, client } }
+
 /// `VNC_INITIALIZED` (0.13): a client finished authentication.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct VncInitialized<'a> {
     /// The server.
-    #[serde(borrow)]
     pub server: VncServerInfo<'a>,
     /// The client.
-    #[serde(borrow)]
     pub client: VncClientInfo<'a>,
 }
+
+from_members! { VncInitialized<'a> { server, client } }
 
 /// `VNC_DISCONNECTED` (0.13): a client disconnected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct VncDisconnected<'a> {
     /// The server.
-    #[serde(borrow)]
     pub server: VncServerInfo<'a>,
     /// The client.
-    #[serde(borrow)]
     pub client: VncClientInfo<'a>,
 }
 
+from_members! { VncDisconnected<'a> { server, client } }
+
 /// `SHUTDOWN`: the guest stopped running for good (or is about to). No data before 2.10.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Shutdown<'a> {
     /// Whether the guest asked for it (2.10).
-    #[serde(default)]
     pub guest: Option<bool>,
     /// Why (4.0).
-    #[serde(default, borrow)]
     pub reason: Option<ShutdownCause<'a>>,
 }
+
+from_members! { Shutdown<'a> { guest, reason } }
 
 /// `RESET`: the guest was reset. No data before 2.10.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Reset<'a> {
     /// Whether the guest asked for it (2.10).
-    #[serde(default)]
     pub guest: Option<bool>,
     /// Why (4.0).
-    #[serde(default, borrow)]
     pub reason: Option<ShutdownCause<'a>>,
 }
 
-/// `GuestPanicInformation`: a QAPI union on `type`, decoded flat (serde-json-core has no
-/// tagged-union support): the members of every known branch are optional and only those
-/// of the branch named by `kind` are present. Members of unknown branches are ignored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+from_members! { Reset<'a> { guest, reason } }
+
+/// `GuestPanicInformation`: a QAPI union on `type`, decoded flat: the members of every
+/// known branch are optional and only those of the branch named by `kind` are present.
+/// Members of unknown branches are ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct GuestPanicInformation<'a> {
     /// The branch: `hyper-v`, `s390`, or another.
-    #[serde(rename = "type", borrow)]
     pub kind: GuestPanicInformationType<'a>,
     /// hyper-v: crash parameter 1.
-    #[serde(default)]
     pub arg1: Option<u64>,
     /// hyper-v: crash parameter 2.
-    #[serde(default)]
     pub arg2: Option<u64>,
     /// hyper-v: crash parameter 3.
-    #[serde(default)]
     pub arg3: Option<u64>,
     /// hyper-v: crash parameter 4.
-    #[serde(default)]
     pub arg4: Option<u64>,
     /// hyper-v: crash parameter 5.
-    #[serde(default)]
     pub arg5: Option<u64>,
     /// s390: the core id of the CPU that crashed.
-    #[serde(default)]
     pub core: Option<u32>,
     /// s390: the PSW mask.
-    #[serde(default)]
     pub psw_mask: Option<u64>,
     /// s390: the PSW address.
-    #[serde(default)]
     pub psw_addr: Option<u64>,
     /// s390: why the crash happened.
-    #[serde(default, borrow)]
     pub reason: Option<S390CrashReason<'a>>,
 }
 
+from_members! {
+    GuestPanicInformation<'a> {
+        kind = "type",
+        arg1,
+        arg2,
+        arg3,
+        arg4,
+        arg5,
+        core,
+        psw_mask = "psw-mask",
+        psw_addr = "psw-addr",
+        reason,
+    }
+}
+
 /// `GUEST_PANICKED` (1.5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct GuestPanicked<'a> {
     /// What QEMU does about it.
-    #[serde(borrow)]
     pub action: GuestPanicAction<'a>,
     /// Hypervisor-specific details (2.9).
-    #[serde(default, borrow)]
     pub info: Option<GuestPanicInformation<'a>>,
 }
 
+from_members! { GuestPanicked<'a> { action, info } }
+
 /// `DEVICE_DELETED` (1.5): a device is gone (the completion of `device_del`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct DeviceDeleted<'a> {
     /// The device id; absent for devices without one.
-    #[serde(default, borrow, deserialize_with = "opt_json_str")]
     pub device: Option<JsonStr<'a>>,
     /// The QOM path; always present in the current schema, absent in early docs.
-    #[serde(default, borrow, deserialize_with = "opt_json_str")]
     pub path: Option<JsonStr<'a>>,
 }
 
+from_members! { DeviceDeleted<'a> { device, path } }
+
 /// `BLOCK_JOB_COMPLETED` (1.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct BlockJobCompleted<'a> {
     /// Job type.
-    #[serde(rename = "type", borrow)]
     pub kind: JobType<'a>,
     /// The job id (the device name before 2.7).
-    #[serde(borrow, deserialize_with = "json_str")]
     pub device: JsonStr<'a>,
     /// Estimated total work, in bytes.
     pub len: i64,
@@ -630,39 +657,35 @@ pub struct BlockJobCompleted<'a> {
     /// Rate limit in bytes per second (0 = none).
     pub speed: i64,
     /// Error message, if the job failed.
-    #[serde(default, borrow, deserialize_with = "opt_json_str")]
     pub error: Option<JsonStr<'a>>,
 }
 
+from_members! { BlockJobCompleted<'a> { device, len, offset, speed, kind = "type", error } }
+
 /// `BLOCK_JOB_READY` (1.3). The old `qmp-events.txt` listed only `device`, so the other
 /// members are optional.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct BlockJobReady<'a> {
     /// Job type.
-    #[serde(rename = "type", default, borrow)]
     pub kind: Option<JobType<'a>>,
     /// The job id.
-    #[serde(borrow, deserialize_with = "json_str")]
     pub device: JsonStr<'a>,
     /// Estimated total work, in bytes.
-    #[serde(default)]
     pub len: Option<i64>,
     /// Work done, in bytes.
-    #[serde(default)]
     pub offset: Option<i64>,
     /// Rate limit in bytes per second.
-    #[serde(default)]
     pub speed: Option<i64>,
 }
 
+from_members! { BlockJobReady<'a> { device, len, offset, speed, kind = "type" } }
+
 /// `BLOCK_JOB_CANCELLED` (1.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct BlockJobCancelled<'a> {
     /// Job type.
-    #[serde(rename = "type", borrow)]
     pub kind: JobType<'a>,
     /// The job id.
-    #[serde(borrow, deserialize_with = "json_str")]
     pub device: JsonStr<'a>,
     /// Estimated total work, in bytes.
     pub len: i64,
@@ -672,64 +695,69 @@ pub struct BlockJobCancelled<'a> {
     pub speed: i64,
 }
 
+from_members! { BlockJobCancelled<'a> { device, len, offset, speed, kind = "type" } }
+
 /// `BLOCK_JOB_ERROR` (1.3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct BlockJobError<'a> {
     /// The job id.
-    #[serde(borrow, deserialize_with = "json_str")]
     pub device: JsonStr<'a>,
     /// The operation that failed.
-    #[serde(borrow)]
     pub operation: IoOperationType<'a>,
     /// What QEMU did about it.
-    #[serde(borrow)]
     pub action: BlockErrorAction<'a>,
 }
 
+from_members! { BlockJobError<'a> { device, operation, action } }
+
 /// `JOB_STATUS_CHANGE` (3.0).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct JobStatusChange<'a> {
     /// The job id.
-    #[serde(borrow, deserialize_with = "json_str")]
     pub id: JsonStr<'a>,
     /// The new status.
-    #[serde(borrow)]
     pub status: JobStatus<'a>,
 }
 
+from_members! { JobStatusChange<'a> { status, id } }
+
 /// `MIGRATION` (2.4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Migration<'a> {
     /// The new migration status.
-    #[serde(borrow)]
     pub status: MigrationStatus<'a>,
 }
 
+from_members! { Migration<'a> { status } }
+
 /// `BALLOON_CHANGE` (1.2; rate-limited).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct BalloonChange {
     /// The guest's memory size now, in bytes.
     pub actual: i64,
 }
 
+from_members! { BalloonChange { actual } }
+
 /// `RTC_CHANGE` (0.13; rate-limited).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RtcChange<'a> {
     /// The RTC's offset from the base clock, in seconds.
     pub offset: i64,
     /// The RTC device's QOM path (added in 2022).
-    #[serde(default, borrow, deserialize_with = "opt_json_str")]
     pub qom_path: Option<JsonStr<'a>>,
 }
 
+from_members! { RtcChange<'a> { offset, qom_path = "qom-path" } }
+
 /// `WATCHDOG` (0.13; rate-limited).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Watchdog<'a> {
     /// What QEMU does about the expired watchdog.
-    #[serde(borrow)]
     pub action: WatchdogAction<'a>,
 }
+
+from_members! { Watchdog<'a> { action } }
 
 impl EventData<'_> for BalloonChange {
     const NAME: &'static str = "BALLOON_CHANGE";
@@ -823,12 +851,94 @@ pub enum Event<'a> {
 /// What an absent `data` member decodes as.
 const NO_DATA: RawJson<'static> = RawJson::trusted_str("{}");
 
+/// Decodes the payload of one catalogued event from its `data` (`{}` when absent).
+type Decoder = for<'a> fn(RawJson<'a>) -> Result<Event<'a>, DecodeError>;
+
+/// The catalogue: every event name with a typed variant, and its decoder. A table
+/// rather than a `match` on the name keeps the code small.
+const CATALOGUE: [(&str, Decoder); 25] = [
+    ("SPICE_CONNECTED", |d| {
+        FromJson::from_json(d).map(Event::SpiceConnected)
+    }),
+    ("SPICE_INITIALIZED", |d| {
+        FromJson::from_json(d).map(Event::SpiceInitialized)
+    }),
+    ("SPICE_DISCONNECTED", |d| {
+        FromJson::from_json(d).map(Event::SpiceDisconnected)
+    }),
+    ("SPICE_MIGRATE_COMPLETED", |_| {
+        Ok(Event::SpiceMigrateCompleted)
+    }),
+    ("VNC_CONNECTED", |d| {
+        FromJson::from_json(d).map(Event::VncConnected)
+    }),
+    ("VNC_INITIALIZED", |d| {
+        FromJson::from_json(d).map(Event::VncInitialized)
+    }),
+    ("VNC_DISCONNECTED", |d| {
+        FromJson::from_json(d).map(Event::VncDisconnected)
+    }),
+    ("SHUTDOWN", |d| FromJson::from_json(d).map(Event::Shutdown)),
+    ("POWERDOWN", |_| Ok(Event::Powerdown)),
+    ("RESET", |d| FromJson::from_json(d).map(Event::Reset)),
+    ("STOP", |_| Ok(Event::Stop)),
+    ("RESUME", |_| Ok(Event::Resume)),
+    ("SUSPEND", |_| Ok(Event::Suspend)),
+    ("WAKEUP", |_| Ok(Event::Wakeup)),
+    ("GUEST_PANICKED", |d| {
+        FromJson::from_json(d).map(Event::GuestPanicked)
+    }),
+    ("DEVICE_DELETED", |d| {
+        FromJson::from_json(d).map(Event::DeviceDeleted)
+    }),
+    ("BLOCK_JOB_COMPLETED", |d| {
+        FromJson::from_json(d).map(Event::BlockJobCompleted)
+    }),
+    ("BLOCK_JOB_READY", |d| {
+        FromJson::from_json(d).map(Event::BlockJobReady)
+    }),
+    ("BLOCK_JOB_CANCELLED", |d| {
+        FromJson::from_json(d).map(Event::BlockJobCancelled)
+    }),
+    ("BLOCK_JOB_ERROR", |d| {
+        FromJson::from_json(d).map(Event::BlockJobError)
+    }),
+    ("JOB_STATUS_CHANGE", |d| {
+        FromJson::from_json(d).map(Event::JobStatusChange)
+    }),
+    ("MIGRATION", |d| {
+        FromJson::from_json(d).map(Event::Migration)
+    }),
+    ("BALLOON_CHANGE", |d| {
+        FromJson::from_json(d).map(Event::BalloonChange)
+    }),
+    ("RTC_CHANGE", |d| {
+        FromJson::from_json(d).map(Event::RtcChange)
+    }),
+    ("WATCHDOG", |d| FromJson::from_json(d).map(Event::Watchdog)),
+];
+
+/// Run the decoder of a catalogue entry.
+fn decode_entry<'a>(
+    &(name, decoder): &(&'static str, Decoder),
+    data: Option<RawJson<'a>>,
+) -> Result<Event<'a>, DecodeError> {
+    let mut result = decoder(data.unwrap_or(NO_DATA));
+    if let Err(error) = &mut result {
+        *error = match data {
+            Some(_) => error.context(name),
+            None => DecodeError::MissingData { event: name },
+        };
+    }
+    result
+}
+
 /// Decode an event payload; an absent `data` decodes as `{}` or is `MissingData`.
 fn payload<'a, T: EventData<'a>>(data: Option<RawJson<'a>>) -> Result<T, DecodeError> {
-    match data {
-        Some(raw) => T::from_json(raw).map_err(|e| e.context(T::NAME)),
-        None => T::from_json(NO_DATA).map_err(|_| DecodeError::MissingData { event: T::NAME }),
-    }
+    T::from_json(data.unwrap_or(NO_DATA)).map_err(|error| match data {
+        Some(_) => error.context(T::NAME),
+        None => DecodeError::MissingData { event: T::NAME },
+    })
 }
 
 impl<'a> Event<'a> {
@@ -837,7 +947,10 @@ impl<'a> Event<'a> {
     /// Names not in the catalogue give [`Event::Unknown`]; a catalogued name whose data
     /// does not fit its payload type is an error.
     pub fn decode(name: &'a str, data: Option<RawJson<'a>>) -> Result<Self, DecodeError> {
-        Self::decode_known(name, data).unwrap_or(Ok(Self::Unknown { name, data }))
+        match CATALOGUE.iter().find(|(known, _)| *known == name) {
+            Some(entry) => decode_entry(entry, data),
+            None => Ok(Self::Unknown { name, data }),
+        }
     }
 
     /// [`decode`](Event::decode) for a name still in its wire form. A name with escapes
@@ -847,56 +960,28 @@ impl<'a> Event<'a> {
         name: JsonStr<'a>,
         data: Option<RawJson<'a>>,
     ) -> Result<Self, DecodeError> {
-        if let Some(plain) = name.as_str() {
-            return Self::decode(plain, data);
-        }
-        let mut buf = [0u8; NAME_MAX];
-        let known = match name.unescape_into(&mut buf) {
-            Ok(text) => Self::decode_known(text, data),
-            Err(_) => None,
+        const NAMES: [&str; CATALOGUE.len()] = {
+            let mut names = [""; CATALOGUE.len()];
+            let mut i = 0;
+            while i < names.len() {
+                names[i] = CATALOGUE[i].0;
+                i += 1;
+            }
+            names
         };
-        known.unwrap_or(Ok(Self::Unknown {
-            name: name.raw(),
-            data,
-        }))
+        match find(name, &NAMES).and_then(|i| CATALOGUE.get(i)) {
+            Some(entry) => decode_entry(entry, data),
+            None => Ok(Self::Unknown {
+                name: name.raw(),
+                data,
+            }),
+        }
     }
 
     /// Decode the payload of an event message classified by the
     /// [`message`](crate::message) layer (its timestamp stays there).
     pub fn from_message(event: &crate::message::Event<'a>) -> Result<Self, DecodeError> {
         Self::decode_escaped(event.name, event.data)
-    }
-
-    /// Decode a catalogued event; `None` for other names.
-    fn decode_known(name: &str, data: Option<RawJson<'a>>) -> Option<Result<Self, DecodeError>> {
-        Some(match name {
-            "SPICE_CONNECTED" => payload(data).map(Self::SpiceConnected),
-            "SPICE_INITIALIZED" => payload(data).map(Self::SpiceInitialized),
-            "SPICE_DISCONNECTED" => payload(data).map(Self::SpiceDisconnected),
-            "SPICE_MIGRATE_COMPLETED" => Ok(Self::SpiceMigrateCompleted),
-            "VNC_CONNECTED" => payload(data).map(Self::VncConnected),
-            "VNC_INITIALIZED" => payload(data).map(Self::VncInitialized),
-            "VNC_DISCONNECTED" => payload(data).map(Self::VncDisconnected),
-            "SHUTDOWN" => payload(data).map(Self::Shutdown),
-            "POWERDOWN" => Ok(Self::Powerdown),
-            "RESET" => payload(data).map(Self::Reset),
-            "STOP" => Ok(Self::Stop),
-            "RESUME" => Ok(Self::Resume),
-            "SUSPEND" => Ok(Self::Suspend),
-            "WAKEUP" => Ok(Self::Wakeup),
-            "GUEST_PANICKED" => payload(data).map(Self::GuestPanicked),
-            "DEVICE_DELETED" => payload(data).map(Self::DeviceDeleted),
-            "BLOCK_JOB_COMPLETED" => payload(data).map(Self::BlockJobCompleted),
-            "BLOCK_JOB_READY" => payload(data).map(Self::BlockJobReady),
-            "BLOCK_JOB_CANCELLED" => payload(data).map(Self::BlockJobCancelled),
-            "BLOCK_JOB_ERROR" => payload(data).map(Self::BlockJobError),
-            "JOB_STATUS_CHANGE" => payload(data).map(Self::JobStatusChange),
-            "MIGRATION" => payload(data).map(Self::Migration),
-            "BALLOON_CHANGE" => payload(data).map(Self::BalloonChange),
-            "RTC_CHANGE" => payload(data).map(Self::RtcChange),
-            "WATCHDOG" => payload(data).map(Self::Watchdog),
-            _ => return None,
-        })
     }
 
     /// The event name on the wire.

@@ -767,37 +767,138 @@ fn escaped_event_names() {
 #[test]
 fn bad_payloads_are_typed_errors() {
     use serde_json_core::de::Error as SjcError;
+    use DecodeError::{DuplicateMember, InvalidMember, MissingMember, WrongKind};
 
+    fn decode<'a>(name: &'a str, data: &'a str) -> Result<Event<'a>, DecodeError> {
+        Event::decode(name, Some(raw(data.as_bytes())))
+    }
     assert_eq!(
-        Event::decode("SHUTDOWN", Some(raw(br#"{"guest": "yes"}"#))),
-        Err(DecodeError::Invalid {
+        decode("SHUTDOWN", r#"{"guest": "yes"}"#),
+        Err(InvalidMember {
             what: "SHUTDOWN",
-            error: SjcError::InvalidType
+            member: "guest",
+            expected: Kind::Bool,
+            found: Kind::String
         })
     );
-    assert!(matches!(
-        Event::decode("BALLOON_CHANGE", Some(raw(br#"{"actual": 1.5}"#))),
-        Err(DecodeError::Invalid {
-            what: "BALLOON_CHANGE",
-            ..
-        })
-    ));
-    assert!(matches!(
-        Event::decode("SPICE_CONNECTED", Some(raw(b"[]"))),
-        Err(DecodeError::Invalid { .. })
-    ));
-    // Required members missing: serde-json-core's CustomError.
+    // Not an integer, or out of the member's range.
+    let not_integer = |what, member| InvalidMember {
+        what,
+        member,
+        expected: Kind::Number,
+        found: Kind::Number,
+    };
     assert_eq!(
-        Event::decode("JOB_STATUS_CHANGE", Some(raw(br#"{"id": "j"}"#))),
-        Err(DecodeError::Invalid {
-            what: "JOB_STATUS_CHANGE",
-            error: SjcError::CustomError
+        decode("BALLOON_CHANGE", r#"{"actual": 1.5}"#),
+        Err(not_integer("BALLOON_CHANGE", "actual"))
+    );
+    assert_eq!(
+        decode("BALLOON_CHANGE", r#"{"actual": 9223372036854775808}"#),
+        Err(not_integer("BALLOON_CHANGE", "actual"))
+    );
+    assert_eq!(
+        decode(
+            "GUEST_PANICKED",
+            r#"{"action": "pause", "info": {"type": "s390", "core": 4294967296}}"#
+        ),
+        Err(not_integer("GUEST_PANICKED", "core"))
+    );
+    assert_eq!(
+        decode(
+            "GUEST_PANICKED",
+            r#"{"action": "pause", "info": {"type": "hyper-v", "arg1": -1}}"#
+        ),
+        Err(not_integer("GUEST_PANICKED", "arg1"))
+    );
+    assert_eq!(
+        decode("SPICE_CONNECTED", "[]"),
+        Err(WrongKind {
+            what: "SPICE_CONNECTED",
+            expected: Kind::Object,
+            found: Kind::Array
         })
     );
+    // A nested struct's member: the innermost name, attributed to the event.
+    let server = r#""server": {"host": "h", "port": "1", "family": "ipv4"}"#;
+    assert_eq!(
+        decode(
+            "SPICE_CONNECTED",
+            &format!(r#"{{{server}, "client": {{"host": "c", "port": 59196, "family": "ipv4"}}}}"#)
+        ),
+        Err(InvalidMember {
+            what: "SPICE_CONNECTED",
+            member: "port",
+            expected: Kind::String,
+            found: Kind::Number
+        })
+    );
+    assert_eq!(
+        decode(
+            "SPICE_CONNECTED",
+            &format!(r#"{{{server}, "client": {{"host": "c", "port": "2"}}}}"#)
+        ),
+        Err(MissingMember {
+            what: "SPICE_CONNECTED",
+            member: "family"
+        })
+    );
+    // `null` is an absent optional member, and a wrong value for a required one.
+    assert_eq!(
+        decode(
+            "SPICE_CONNECTED",
+            &format!(r#"{{{server}, "client": null}}"#)
+        ),
+        Err(InvalidMember {
+            what: "SPICE_CONNECTED",
+            member: "client",
+            expected: Kind::Object,
+            found: Kind::Null
+        })
+    );
+    assert_eq!(
+        decode("SHUTDOWN", r#"{"guest": null, "reason": null}"#),
+        Ok(Event::Shutdown(Shutdown {
+            guest: None,
+            reason: None
+        }))
+    );
+    assert_eq!(
+        decode("JOB_STATUS_CHANGE", r#"{"id": null, "status": "running"}"#),
+        Err(InvalidMember {
+            what: "JOB_STATUS_CHANGE",
+            member: "id",
+            expected: Kind::String,
+            found: Kind::Null
+        })
+    );
+    // Required members missing.
+    assert_eq!(
+        decode("JOB_STATUS_CHANGE", r#"{"id": "j"}"#),
+        Err(MissingMember {
+            what: "JOB_STATUS_CHANGE",
+            member: "status"
+        })
+    );
+    // A member given twice, in any spelling, is refused (as serde did).
+    for data in [
+        r#"{"id": "a", "status": "running", "id": "b"}"#,
+        r#"{"id": "a", "status": "running", "i\u0064": "b"}"#,
+        r#"{"guest": null, "id": "a", "status": "running", "guest": true, "id": null}"#,
+    ] {
+        assert_eq!(
+            decode("JOB_STATUS_CHANGE", data),
+            Err(DuplicateMember {
+                what: "JOB_STATUS_CHANGE",
+                member: "id"
+            })
+        );
+    }
     assert_eq!(
         Event::decode("MIGRATION", None),
         Err(DecodeError::MissingData { event: "MIGRATION" })
     );
+
+    // Messages.
     let err = DecodeError::Invalid {
         what: "SHUTDOWN",
         error: SjcError::InvalidType,
@@ -808,17 +909,53 @@ fn bad_payloads_are_typed_errors() {
         DecodeError::MissingData { event: "X" }.to_string(),
         "event X has no data"
     );
+    assert_eq!(
+        not_integer("BALLOON_CHANGE", "actual").to_string(),
+        "invalid BALLOON_CHANGE: member `actual` is not an integer in range"
+    );
+    let err = decode("SHUTDOWN", r#"{"guest": "yes"}"#).err();
+    assert_eq!(
+        err.map(|e| e.to_string()).as_deref(),
+        Some("invalid SHUTDOWN: member `guest`: expected Bool, found String")
+    );
+    assert_eq!(
+        DuplicateMember {
+            what: "X",
+            member: "id"
+        }
+        .to_string(),
+        "invalid X: member `id` repeated"
+    );
 
     assert_eq!(
         QueryStatus::decode_return(raw(br#"{"running": 1, "status": "running"}"#)),
-        Err(DecodeError::Invalid {
+        Err(InvalidMember {
             what: "query-status",
-            error: SjcError::InvalidType
+            member: "running",
+            expected: Kind::Bool,
+            found: Kind::Number
+        })
+    );
+    assert_eq!(
+        QueryVersion::decode_return(raw(
+            br#"{"qemu": {"major": 10, "minor": 0}, "package": ""}"#
+        )),
+        Err(MissingMember {
+            what: "query-version",
+            member: "micro"
+        })
+    );
+    assert_eq!(
+        Quit::decode_return(raw(b"[]")),
+        Err(WrongKind {
+            what: "quit",
+            expected: Kind::Object,
+            found: Kind::Array
         })
     );
     assert_eq!(
         QueryCommands::decode_return(raw(br#"{"name": "x"}"#)),
-        Err(DecodeError::WrongKind {
+        Err(WrongKind {
             what: "query-commands",
             expected: Kind::Array,
             found: Kind::Object
@@ -826,7 +963,7 @@ fn bad_payloads_are_typed_errors() {
     );
     assert_eq!(
         HumanMonitorCommand::decode_return(raw(b"{}")),
-        Err(DecodeError::WrongKind {
+        Err(WrongKind {
             what: "human-monitor-command",
             expected: Kind::String,
             found: Kind::Object
@@ -834,12 +971,12 @@ fn bad_payloads_are_typed_errors() {
     );
     assert_eq!(
         SchemaInfo::from_json(raw(br#"{"meta-type": "enum"}"#)),
-        Err(DecodeError::MissingMember {
+        Err(MissingMember {
             what: "SchemaInfo",
             member: "name"
         })
     );
-    assert!(DecodeError::MissingMember {
+    assert!(MissingMember {
         what: "SchemaInfo",
         member: "name"
     }
@@ -848,31 +985,85 @@ fn bad_payloads_are_typed_errors() {
 }
 
 #[test]
-fn deep_nesting_is_refused_before_serde_json_core_recurses() {
+fn member_names_match_raw_first_then_unescaped() {
+    // QEMU never escapes member names, but an escaped name still means the member.
+    let data = br#"{"g\u0075est": true, "r\u0065ason": "host-qmp-quit", "\u0067": 1}"#;
+    assert_eq!(
+        Event::decode("SHUTDOWN", Some(raw(data))),
+        Ok(Event::Shutdown(Shutdown {
+            guest: Some(true),
+            reason: Some(ShutdownCause::HostQmpQuit)
+        }))
+    );
+    let data = br#"{"connection\u002did": 7, "host": "h", "family": "unix",
+        "channel-type": 1, "channel-id": 0, "tls": true, "x\"y": {"host": 1}}"#;
+    let channel = ok(SpiceChannel::from_json(raw(data)));
+    assert_eq!(channel.connection_id, 7);
+    assert_eq!(channel.port, None);
+    assert!(channel.tls);
+    // Names that only look alike do not match.
+    assert_eq!(
+        SpiceChannel::from_json(raw(
+            br#"{"Host": "h", "family": "ipv4", "channel-type": 1, "connection-id": 2}"#
+        )),
+        Err(DecodeError::MissingMember {
+            what: "SpiceChannel",
+            member: "host"
+        })
+    );
+}
+
+#[test]
+fn deep_values_are_skipped_without_recursion() {
     let deep = |levels: usize| {
         format!(
             r#"{{"guest": true, "x": {}0{}}}"#,
-            "[".repeat(levels),
-            "]".repeat(levels)
+            "[{\"a\": ".repeat(levels),
+            "}]".repeat(levels)
         )
     };
-    // 1 level for the object itself.
-    let fits = deep(MAX_DECODE_DEPTH - 1);
-    assert!(Event::decode("SHUTDOWN", Some(raw(fits.as_bytes()))).is_ok());
-    let too_deep = deep(MAX_DECODE_DEPTH);
-    assert_eq!(
-        Event::decode("SHUTDOWN", Some(raw(too_deep.as_bytes()))),
-        Err(DecodeError::TooDeep { what: "SHUTDOWN" })
+    // Ignored members are skipped iteratively, however deep (within the scanner's
+    // limit of 1024 levels).
+    for levels in [1, MAX_DECODE_DEPTH, 500] {
+        let data = deep(levels);
+        assert_eq!(
+            Event::decode("SHUTDOWN", Some(raw(data.as_bytes()))),
+            Ok(Event::Shutdown(Shutdown {
+                guest: Some(true),
+                reason: None
+            })),
+            "{levels} levels"
+        );
+    }
+    let max = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
+    assert!(Event::decode("RESET", Some(raw(max.as_bytes()))).is_err());
+
+    // `Deserialize` types still go through serde-json-core, which recurses: deeper
+    // values are refused before it starts.
+    #[derive(serde::Deserialize)]
+    struct Guest {
+        #[allow(dead_code)]
+        guest: bool,
+    }
+    let fits = format!(
+        r#"{{"guest": true, "x": {}0{}}}"#,
+        "[".repeat(MAX_DECODE_DEPTH - 1),
+        "]".repeat(MAX_DECODE_DEPTH - 1)
     );
+    assert!(Guest::from_json(raw(fits.as_bytes())).is_ok());
+    let too_deep = deep(MAX_DECODE_DEPTH);
+    assert!(matches!(
+        Guest::from_json(raw(too_deep.as_bytes())),
+        Err(DecodeError::TooDeep { .. })
+    ));
     // Brackets inside strings do not count.
     let in_string = format!(
         r#"{{"guest": true, "x": "{}\"{}"}}"#,
         "[".repeat(100),
         "{".repeat(100)
     );
+    assert!(Guest::from_json(raw(in_string.as_bytes())).is_ok());
     assert!(Event::decode("SHUTDOWN", Some(raw(in_string.as_bytes()))).is_ok());
-    let max = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
-    assert!(Event::decode("RESET", Some(raw(max.as_bytes()))).is_err());
 }
 
 #[test]
@@ -1595,13 +1786,15 @@ fn query_spice_and_query_vnc_decode_from_real_replies() {
         }
     }
     assert_eq!(clients, 1);
-    assert!(matches!(
+    assert_eq!(
         QueryVnc::decode_return(raw(br#"{"enabled": true, "clients": {}}"#)),
-        Err(DecodeError::MissingMember {
+        Err(DecodeError::InvalidMember {
+            what: "query-vnc",
             member: "clients",
-            ..
+            expected: Kind::Array,
+            found: Kind::Object
         })
-    ));
+    );
 }
 
 #[test]
@@ -1612,8 +1805,21 @@ fn raw_list_yields_bad_elements_as_errors() {
     let items: Vec<_> = list.iter().collect();
     assert_eq!(items.len(), 4);
     assert!(items[0].is_ok_and(|c| c.name == "a"));
-    assert!(matches!(items[1], Err(DecodeError::Invalid { .. })));
-    assert!(items[2].is_err());
+    assert_eq!(
+        items[1],
+        Err(DecodeError::WrongKind {
+            what: "CommandInfo",
+            expected: Kind::Object,
+            found: Kind::Number
+        })
+    );
+    assert_eq!(
+        items[2],
+        Err(DecodeError::MissingMember {
+            what: "CommandInfo",
+            member: "name"
+        })
+    );
     assert!(items[3].is_ok_and(|c| c.name == "c!"));
     assert_eq!(list.into_iter().flatten().count(), 2);
     let empty = ok(RawList::<CommandInfo<'_>>::new(raw(b"[]")));
