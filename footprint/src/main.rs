@@ -1,16 +1,17 @@
 //! A code-size probe: the smallest realistic firmware that speaks QMP with qmp-core.
 //!
 //! It frames bytes as a UART would deliver them (16 at a time), classifies each frame
-//! with `Message::parse`, decodes events into typed payloads with
-//! `schema::Event::from_message`, and answers with commands encoded by
+//! with `Message::parse`, decodes the two events it cares about into typed payloads
+//! (`SpiceConnected::from_message`, `Shutdown::from_message`), and answers with commands encoded by
 //! `encode::command` into a stack buffer. Every result goes through
 //! `core::hint::black_box`, so the optimiser keeps all of it. The image is never run;
 //! `measure.sh` builds it and prints its section sizes.
 //!
 //! Two default features split the image into layers for `measure.sh`'s breakdown:
-//! `typed-events` (decode events into `schema::Event`; without it, only the message
-//! layer's name and raw data are read) and `encode` (send commands; without it, nothing
-//! is encoded).
+//! `typed-events` (decode the two events into typed payloads; without it, only the
+//! message layer's name and raw data are read) and `encode` (send commands; without it,
+//! nothing is encoded). `all-events` decodes through `schema::Event::from_message`
+//! instead, which links the decoders of the whole event catalogue.
 //!
 //! No `unsafe` code: the only unsafe-looking token is the `#[unsafe(no_mangle)]`
 //! attribute that exports the `Reset` entry symbol for the linker script.
@@ -27,8 +28,10 @@ use qmp_core::json::RawJson;
 use qmp_core::message::{self, Message};
 #[cfg(feature = "encode")]
 use qmp_core::schema::commands::DeviceDel;
-#[cfg(feature = "typed-events")]
+#[cfg(feature = "all-events")]
 use qmp_core::schema::Event;
+#[cfg(all(feature = "typed-events", not(feature = "all-events")))]
+use qmp_core::schema::events::{EventData, Shutdown, SpiceConnected};
 
 /// What the UART receives: real QEMU 10.0.2 output (greeting, two returns, a
 /// `SPICE_CONNECTED` and a `SHUTDOWN` event), CRLF-terminated as QEMU sends it.
@@ -101,8 +104,36 @@ fn handle(json: RawJson<'_>, tx: &mut [u8], next_id: &mut u64) {
     }
 }
 
-/// Decode an event's payload and read a field of it.
-#[cfg(feature = "typed-events")]
+/// Decode the payloads of the events this firmware cares about, and read a field of
+/// each. Only these two decoders are linked.
+#[cfg(all(feature = "typed-events", not(feature = "all-events")))]
+fn on_event(event: &message::Event<'_>) {
+    if let Some(spice) = SpiceConnected::from_message(event) {
+        match spice {
+            Ok(spice) => {
+                black_box(spice.client.port);
+                black_box(spice.client.family);
+            }
+            Err(e) => {
+                black_box(e);
+            }
+        }
+    } else if let Some(shutdown) = Shutdown::from_message(event) {
+        match shutdown {
+            Ok(shutdown) => {
+                black_box(shutdown.reason);
+            }
+            Err(e) => {
+                black_box(e);
+            }
+        }
+    } else {
+        black_box(event.name);
+    }
+}
+
+/// Decode any event of the catalogue by name: links all 25 decoders.
+#[cfg(feature = "all-events")]
 fn on_event(event: &message::Event<'_>) {
     match Event::from_message(event) {
         Ok(Event::SpiceConnected(spice)) => {
