@@ -315,7 +315,8 @@ fn depth_limit_is_configurable() {
 
 #[test]
 fn fuzz_helper_agrees_with_itself() {
-    crate::fuzz::frame_chunks(b"{\"a\":1}\r\n{\"b\"x\n{}\xFF[1,2", &[1, 2, 3]);
+    // Settings 6: a 512-byte buffer, QMP defaults; then a 3-step schedule of 1, 2, 3 bytes.
+    crate::fuzz::frame_chunks(b"\x06\x03\x01\x02\x03{\"a\":1}\r\n{\"b\"x\n{}\xFF[1,2");
 }
 
 #[test]
