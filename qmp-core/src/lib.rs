@@ -48,6 +48,7 @@ pub mod message;
 pub mod scan;
 pub mod schema;
 
+#[cfg(any(test, feature = "fuzz"))]
 #[doc(hidden)]
 pub mod fuzz;
 
