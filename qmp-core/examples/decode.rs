@@ -1,5 +1,5 @@
-//! Frame a QMP byte stream and print every frame's kind, size and offset, then the
-//! framing throughput.
+//! Frame a QMP byte stream and print every frame's offset, size and kind (with the
+//! event name or error class), then the framing throughput.
 //!
 //! ```text
 //! cargo run --release -p qmp-core --example decode [FILE] [--buffer BYTES] [--chunk BYTES]
@@ -14,6 +14,8 @@
 use std::time::{Duration, Instant};
 
 use qmp_core::frame::{Frame, FrameError, Framer};
+use qmp_core::json::RawJson;
+use qmp_core::message::Message;
 
 const DEFAULT_CAPTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -118,50 +120,17 @@ fn frame_all(
     (frames, errors)
 }
 
-/// The QMP message kind, from the first member name that identifies one (members may
-/// come in any order: QEMU writes `id` before `error`).
-fn kind(frame: &Frame<'_>) -> &'static str {
-    const KINDS: [(&[u8], &str); 6] = [
-        (b"QMP", "greeting"),
-        (b"return", "return"),
-        (b"error", "error"),
-        (b"event", "event"),
-        (b"execute", "command"),
-        (b"exec-oob", "command (oob)"),
-    ];
-    top_level_keys(frame.as_bytes())
-        .find_map(|key| KINDS.iter().find(|(k, _)| *k == key).map(|(_, v)| *v))
-        .unwrap_or("other JSON")
-}
-
-/// The raw member names of a top-level object. The frame is already validated, so
-/// tracking strings and depth is enough.
-fn top_level_keys(json: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut depth = 0usize;
-    let mut i = 0;
-    std::iter::from_fn(move || {
-        while i < json.len() {
-            let b = json[i];
-            i += 1;
-            match b {
-                b'{' | b'[' => depth += 1,
-                b'}' | b']' => depth -= 1,
-                b'"' => {
-                    let start = i;
-                    while json[i] != b'"' {
-                        i += if json[i] == b'\\' { 2 } else { 1 };
-                    }
-                    i += 1;
-                    let is_key = json[i..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b':');
-                    if depth == 1 && is_key {
-                        return Some(&json[start..i - 1]);
-                    }
-                }
-                _ => {}
-            }
-        }
-        None
-    })
+/// What the frame is, through the message layer: the kind, and the event name, the
+/// error class or the command name where there is one.
+fn kind(frame: &Frame<'_>) -> String {
+    match Message::parse(RawJson::from(*frame)) {
+        Ok(Message::Greeting(_)) => "greeting".into(),
+        Ok(Message::Return(_)) => "return".into(),
+        Ok(Message::Error(e)) => format!("error {}", e.class.name()),
+        Ok(Message::Event(e)) => format!("event {}", e.name),
+        Ok(Message::Command(c)) => format!("command {}", c.name),
+        Err(e) => format!("not a QMP message: {e}"),
+    }
 }
 
 fn fail(msg: &str) -> ! {
