@@ -600,7 +600,6 @@ impl Scanner {
                             }
                         },
                         0x00..=0x1F => fail!(ScanErrorKind::ControlCharacter),
-                        0x7F => i += 1,
                         _ => {
                             st = match b {
                                 0xC2..=0xDF => State::Utf8 {
