@@ -280,10 +280,12 @@ impl fmt::Write for FloatText {
     }
 }
 
-/// Shortest round-trip digits, laid out as serde_json lays them out: plain decimal with
-/// at least one fractional digit for zero and, for `f64`, 1e-5 <= |v| < 1e16 (`1.0`, `0.5`, `-0.0`),
-/// otherwise exponent form with a signed exponent (`1e+16`, `1.5e-7`, as C's `%g` and so
-/// QEMU's `%.17g`). `decimal` says which.
+/// Shortest round-trip digits (Rust's formatter), in serde_json's layout: plain decimal
+/// with at least one fractional digit for zero and, for `f64`, 1e-5 <= |v| < 1e16
+/// (`1.0`, `0.5`, `-0.0`), otherwise exponent form with a signed exponent (`1e+16`,
+/// `1.5e-7`, as C's `%g` and so QEMU's `%.17g`). `decimal` says which. Where two shortest
+/// digit strings tie, Rust and serde_json may pick different ones (`3988696.3` against
+/// `3988696.2` for an `f32`); both read back as the same value.
 fn float<S: Sink + ?Sized>(
     sink: &mut S,
     finite: bool,
