@@ -385,7 +385,7 @@ fn capture_vnc_unix_events_have_empty_hosts() {
 }
 
 // ---------------------------------------------------------------------------------
-// Historic and documentation samples (copied from /work/shared/qmp/samples)
+// Historic and documentation samples (the same as in testdata/samples)
 
 /// `qemu/qemu QMP/qmp-events.txt` (≈1.2) and the current schema's doc examples.
 const HISTORIC: &[&str] = &[
