@@ -481,7 +481,6 @@ struct Checked<'a, S: ?Sized> {
 impl<S: Sink + ?Sized> Sink for Checked<'_, S> {
     type Error = EncodeError<S::Error>;
 
-    #[inline]
     fn write(&mut self, bytes: &[u8]) -> Result<(), Self::Error> {
         loop {
             match self.state {

@@ -23,7 +23,6 @@ pub trait Sink {
 impl<S: Sink + ?Sized> Sink for &mut S {
     type Error = S::Error;
 
-    #[inline]
     fn write(&mut self, bytes: &[u8]) -> Result<(), Self::Error> {
         (**self).write(bytes)
     }
@@ -85,7 +84,6 @@ impl<'a> SliceSink<'a> {
 impl Sink for SliceSink<'_> {
     type Error = BufferFull;
 
-    #[inline]
     fn write(&mut self, bytes: &[u8]) -> Result<(), BufferFull> {
         let end = self.len.checked_add(bytes.len()).ok_or(BufferFull)?;
         let dst = self.buf.get_mut(self.len..end).ok_or(BufferFull)?;
@@ -99,7 +97,6 @@ impl Sink for SliceSink<'_> {
 impl<const N: usize> Sink for heapless::Vec<u8, N> {
     type Error = BufferFull;
 
-    #[inline]
     fn write(&mut self, bytes: &[u8]) -> Result<(), BufferFull> {
         self.extend_from_slice(bytes).map_err(|_| BufferFull)
     }
@@ -146,7 +143,6 @@ where
 {
     type Error = WriteError<W::Error>;
 
-    #[inline]
     fn write(&mut self, mut bytes: &[u8]) -> Result<(), Self::Error> {
         while !bytes.is_empty() {
             match self.writer.write(bytes) {
