@@ -40,7 +40,7 @@ use crate::schema::commands::{
     Command, QueryCommands, QueryName, QueryQmpSchema, QuerySpice, QueryStatus, QueryVersion,
     QueryVnc,
 };
-use crate::schema::events::Event as TypedEvent;
+use crate::schema::events::{Event as TypedEvent, EVENT_NAMES};
 use crate::schema::spice::{SpiceError, SpiceOutcome, SpiceSessions, HOST_MAX, PORT_MAX};
 use crate::schema::{FromJson, Schema};
 
@@ -1522,35 +1522,6 @@ const EVENT_CAPACITY: usize = 256 * 1024;
 const ARRAYS_MAX: usize = 32;
 /// At most this many entries per schema are walked.
 const ENTRIES_MAX: usize = 256;
-
-/// Catalogued event names, to decode every event's data as each of them.
-const EVENT_NAMES: [&str; 25] = [
-    "SPICE_CONNECTED",
-    "SPICE_INITIALIZED",
-    "SPICE_DISCONNECTED",
-    "SPICE_MIGRATE_COMPLETED",
-    "VNC_CONNECTED",
-    "VNC_INITIALIZED",
-    "VNC_DISCONNECTED",
-    "SHUTDOWN",
-    "POWERDOWN",
-    "RESET",
-    "STOP",
-    "RESUME",
-    "SUSPEND",
-    "WAKEUP",
-    "GUEST_PANICKED",
-    "DEVICE_DELETED",
-    "BLOCK_JOB_COMPLETED",
-    "BLOCK_JOB_READY",
-    "BLOCK_JOB_CANCELLED",
-    "BLOCK_JOB_ERROR",
-    "JOB_STATUS_CHANGE",
-    "MIGRATION",
-    "BALLOON_CHANGE",
-    "RTC_CHANGE",
-    "WATCHDOG",
-];
 
 /// Frame the input and run every typed view over each frame: events through
 /// `schema::Event::from_message` into a `SpiceSessions<4>`, replies through the common

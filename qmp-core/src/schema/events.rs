@@ -941,6 +941,18 @@ fn payload<'a, T: EventData<'a>>(data: Option<RawJson<'a>>) -> Result<T, DecodeE
     })
 }
 
+/// The names of the catalogued events: those that [`Event::decode`] turns into a typed
+/// variant rather than [`Event::Unknown`].
+pub const EVENT_NAMES: [&str; CATALOGUE.len()] = {
+    let mut names = [""; CATALOGUE.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = CATALOGUE[i].0;
+        i += 1;
+    }
+    names
+};
+
 impl<'a> Event<'a> {
     /// Decode the event called `name` from its `data` member (`None` when absent).
     ///
@@ -960,16 +972,7 @@ impl<'a> Event<'a> {
         name: JsonStr<'a>,
         data: Option<RawJson<'a>>,
     ) -> Result<Self, DecodeError> {
-        const NAMES: [&str; CATALOGUE.len()] = {
-            let mut names = [""; CATALOGUE.len()];
-            let mut i = 0;
-            while i < names.len() {
-                names[i] = CATALOGUE[i].0;
-                i += 1;
-            }
-            names
-        };
-        match find(name, &NAMES).and_then(|i| CATALOGUE.get(i)) {
+        match find(name, &EVENT_NAMES).and_then(|i| CATALOGUE.get(i)) {
             Some(entry) => decode_entry(entry, data),
             None => Ok(Self::Unknown {
                 name: name.raw(),

@@ -2165,3 +2165,12 @@ fn spice_tracker_reconnect_replaces_stale_entries() {
         Some("6")
     );
 }
+
+#[test]
+fn public_event_names_are_the_catalogue() {
+    // CATALOGUE above is the specification (PROTOCOL.md §7); the public list must match it.
+    assert_eq!(events::EVENT_NAMES.len(), CATALOGUE.len());
+    for name in CATALOGUE {
+        assert!(events::EVENT_NAMES.contains(name), "{name} is not public");
+    }
+}
