@@ -48,6 +48,7 @@ MESSAGE_GROUPS = {
             "qmp/typed",
             "qmp/framer_typed",
             "qmp/envelope",
+            "qmp/validate",
             "serde_json/value",
             "serde_json/typed",
             "serde_json/untagged",
@@ -70,6 +71,7 @@ MESSAGE_GROUPS = {
 HEADLINES = [
     ("typed_events", "qmp/typed", "serde_json_core/envelope", 3.0),
     ("typed_events", "qmp/typed", "serde_json/typed", None),
+    ("typed_events", "qmp/validate", "serde_json_core/envelope", None),
     ("encode_commands", "qmp/encode", "serde_json/to_writer", None),
 ]
 

@@ -15,6 +15,9 @@
 //!   second validation pass. This is what a client actually runs.
 //! - `qmp/envelope`: `RawJson::parse` → `Message::parse` only (name, timestamp, raw
 //!   `data`).
+//! - `qmp/validate`: `RawJson::parse` alone, the strict validation every qmp function
+//!   above starts with. It decodes nothing, so it is the ceiling for any decoder that
+//!   validates every byte at the scanner's speed.
 //! - `serde_json/value`: `serde_json::from_slice::<Value>`.
 //! - `serde_json/typed`: serde_json into a borrowed envelope (`event: &str`, timestamp,
 //!   `data: Option<&RawValue>`), then `data` decoded by event name into borrowed structs
@@ -163,6 +166,15 @@ fn qmp_envelope(frames: &[&[u8]], on_event: &mut impl FnMut(&str, u64)) {
         black_box(message.data);
         on_event(message.name.raw(), message.timestamp.microseconds as u64);
     }
+}
+
+/// `qmp/validate`: the number of frames and their total length, so the work stays.
+fn qmp_validate(frames: &[&[u8]]) -> (usize, usize) {
+    let mut bytes = 0;
+    for frame in frames {
+        bytes += RawJson::parse(frame).expect("valid JSON").as_bytes().len();
+    }
+    (frames.len(), bytes)
 }
 
 fn serde_value(frames: &[&[u8]], on_event: &mut impl FnMut(&str, u64)) {
@@ -524,6 +536,15 @@ fn typed_events(c: &mut Criterion) {
         black_box(&frames),
         on
     ));
+    let validated = qmp_validate(&frames);
+    assert_eq!(validated.0, expected.len(), "qmp/validate: frame count");
+    group.bench_function("qmp/validate", |b| {
+        b.iter(|| {
+            let seen = qmp_validate(black_box(&frames));
+            assert_eq!(seen, validated);
+            black_box(seen)
+        })
+    });
     bench!("serde_json/value", envelope, |on| serde_value(
         black_box(&frames),
         on

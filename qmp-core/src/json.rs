@@ -30,7 +30,7 @@ use core::fmt;
 pub use string::{BufferFull, Chars, JsonStr};
 
 use crate::frame::Frame;
-use crate::scan::{skip_plain, validate, ScanError};
+use crate::scan::{is_delim, skip_plain, validate, ScanError};
 
 /// The kind of a JSON value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -350,10 +350,8 @@ fn value_end(b: &[u8], i: usize) -> usize {
         }
         Some(_) => {
             let mut j = i;
-            while b
-                .get(j)
-                .is_some_and(|&c| !is_ws(c) && !matches!(c, b',' | b'}' | b']'))
-            {
+            // A number or literal ends at the first delimiter.
+            while b.get(j).is_some_and(|&c| !is_delim(c)) {
                 j += 1;
             }
             j

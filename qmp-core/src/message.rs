@@ -371,9 +371,22 @@ impl<'a> Message<'a> {
                 .ok_or(MessageError::MissingMember("timestamp"))?,
             "timestamp",
         )?;
+        // One walk for both members; the first of each name counts, as with `get`.
+        let (mut seconds, mut microseconds) = (None, None);
+        for (name, value) in ts.members() {
+            let slot = match name.raw() {
+                "seconds" => &mut seconds,
+                "microseconds" => &mut microseconds,
+                _ if !name.has_escapes() => continue,
+                _ if name == "seconds" => &mut seconds,
+                _ if name == "microseconds" => &mut microseconds,
+                _ => continue,
+            };
+            slot.get_or_insert(value);
+        }
         let timestamp = Timestamp {
-            seconds: int(ts.get("seconds"), "seconds")?,
-            microseconds: int(ts.get("microseconds"), "microseconds")?,
+            seconds: int(seconds, "seconds")?,
+            microseconds: int(microseconds, "microseconds")?,
         };
         Ok(Message::Event(Event {
             name,

@@ -216,7 +216,7 @@ fn is_ws(b: u8) -> bool {
 }
 
 #[inline(always)]
-fn is_delim(b: u8) -> bool {
+pub(crate) fn is_delim(b: u8) -> bool {
     CLASS[b as usize] & C_DELIM != 0
 }
 

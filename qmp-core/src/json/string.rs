@@ -84,11 +84,17 @@ impl<'a> JsonStr<'a> {
 }
 
 impl PartialEq<str> for JsonStr<'_> {
+    /// Compares the decoded string. Unescaping never lengthens a string, so the text is
+    /// only decoded when it is longer than `other`; otherwise the bytes decide.
     fn eq(&self, other: &str) -> bool {
-        match self.as_str() {
-            Some(plain) => plain == other,
-            None => self.chars().eq(other.chars()),
+        let raw = self.raw.as_bytes();
+        if raw.len() > other.len() {
+            // Equal only if escapes make up the difference.
+            return self.has_escapes() && self.chars().eq(other.chars());
         }
+        // Not longer: equal only if byte-equal with no escape, since an escape would
+        // make the decoded string shorter than `other`.
+        raw == other.as_bytes() && !self.has_escapes()
     }
 }
 

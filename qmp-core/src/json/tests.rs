@@ -111,6 +111,31 @@ fn strings_unescape() {
 }
 
 #[test]
+fn string_comparison_decides_by_decoded_text() {
+    fn s(json: &str) -> JsonStr<'_> {
+        v(json).as_str().unwrap()
+    }
+    // Escaped text longer than the other side: decoded, then compared.
+    assert!(s(r#""\u0069d""#) == "id");
+    assert!(s(r#""\u0069d""#) != "ix");
+    assert!(s(r#""\u0069d""#) != "i");
+    // Byte-equal to the other side but escaped: the decoded text is shorter.
+    assert!(s(r#""a\\b""#) != "a\\\\b");
+    assert!(s(r#""a\\b""#) == "a\\b");
+    assert!(s(r#""\n""#) != "\\n");
+    // Not longer and not byte-equal.
+    assert!(s(r#""ab""#) != "abc");
+    assert!(s(r#""ab""#) != "ac");
+    assert!(s(r#""""#) == "");
+    assert!(s(r#""""#) != "a");
+    // Non-ASCII, raw and escaped.
+    assert!(s("\"caf\u{e9}\"") == "caf\u{e9}");
+    assert!(s(r#""caf\u00e9""#) == "caf\u{e9}");
+    assert!(s(r#""\uD83D\uDE00""#) == "\u{1f600}");
+    assert!(s(r#""\uD83D\uDE00""#) != "\u{1f601}");
+}
+
+#[test]
 fn decode_through_serde_json_core() {
     #[derive(serde::Deserialize, Debug, PartialEq)]
     struct Status<'a> {

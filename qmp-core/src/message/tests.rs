@@ -139,6 +139,45 @@ fn replies_errors_and_events() {
 }
 
 #[test]
+fn timestamp_members_in_any_order_and_spelling() {
+    let ts = |json: &str| match parse(json) {
+        Ok(Message::Event(ev)) => Ok(ev.timestamp),
+        Ok(other) => panic!("not an event: {other:?}"),
+        Err(e) => Err(e),
+    };
+    let expected = Timestamp {
+        seconds: 5,
+        microseconds: 7,
+    };
+    assert_eq!(
+        ts(r#"{"event": "X", "timestamp": {"microseconds": 7, "seconds": 5}}"#),
+        Ok(expected)
+    );
+    assert_eq!(
+        ts(r#"{"event": "X", "timestamp": {"x": [], "seconds": 5, "y": {}, "microseconds": 7}}"#),
+        Ok(expected)
+    );
+    // Escaped names are matched after unescaping.
+    assert_eq!(
+        ts(r#"{"event": "X", "timestamp": {"\u0073econds": 5, "micro\u0073econds": 7}}"#),
+        Ok(expected)
+    );
+    // The first of a repeated member counts, as with `RawJson::get`.
+    assert_eq!(
+        ts(r#"{"event": "X", "timestamp": {"seconds": 5, "microseconds": 7, "seconds": 9}}"#),
+        Ok(expected)
+    );
+    assert_eq!(
+        ts(r#"{"event": "X", "timestamp": {"seconds": 5}}"#),
+        Err(MessageError::MissingMember("microseconds"))
+    );
+    assert_eq!(
+        ts(r#"{"event": "X", "timestamp": {"microseconds": 7, "second": 5}}"#),
+        Err(MessageError::MissingMember("seconds"))
+    );
+}
+
+#[test]
 fn unknown_members_are_ignored_but_reachable() {
     let text = r#"{"__com.vendor_x": 1, "return": {}, "id": 2}"#;
     let json = RawJson::parse(text.as_bytes()).unwrap();
