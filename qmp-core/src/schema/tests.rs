@@ -1066,6 +1066,271 @@ fn deep_values_are_skipped_without_recursion() {
     assert!(Event::decode("SHUTDOWN", Some(raw(in_string.as_bytes()))).is_ok());
 }
 
+// ---------------------------------------------------------------------------------
+// Member order and layout (generated)
+
+/// A small deterministic generator for the layout tests.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// How [`write_layout`] lays a payload out.
+#[derive(Clone, Copy)]
+struct Layout {
+    /// Shuffle the members of every object.
+    shuffle: bool,
+    /// Whitespace between tokens, none to pretty.
+    spaces: bool,
+    /// Unknown members (with nested containers and tricky strings) between known ones.
+    junk: bool,
+}
+
+const JUNK: &[&str] = &[
+    r#"{"server": {"host": "}\"{", "port": [1, {"]": "["}]}}"#,
+    r#"[[], {}, [{}], "\\", "x\"}"]"#,
+    r#""a string with } and ] inside""#,
+    "-1.5e-3",
+    "null",
+    "true",
+    r#"{"client": {}, "data": [null]}"#,
+];
+
+/// Write `v` with the given layout; object member names are written as they are
+/// (no escaping needed for the names in the payloads).
+fn write_layout(v: &Value, layout: Layout, rng: &mut Lcg, out: &mut String) {
+    let ws = |rng: &mut Lcg, out: &mut String| {
+        if layout.spaces {
+            out.push_str(["", " ", "\n  ", "\t", "\r\n"][rng.below(5)]);
+        }
+    };
+    match v {
+        Value::Object(members) => {
+            let mut members: Vec<(String, Option<&Value>)> =
+                members.iter().map(|(k, v)| (k.clone(), Some(v))).collect();
+            if layout.shuffle {
+                for i in (1..members.len()).rev() {
+                    members.swap(i, rng.below(i + 1));
+                }
+            }
+            if layout.junk {
+                for n in 0..1 + rng.below(3) {
+                    let at = rng.below(members.len() + 1);
+                    members.insert(at, (format!("x-junk-{n}"), None));
+                }
+            }
+            out.push('{');
+            for (i, (key, value)) in members.iter().enumerate() {
+                if i > 0 {
+                    ws(rng, out);
+                    out.push(',');
+                }
+                ws(rng, out);
+                out.push_str(&serde_json::to_string(key).unwrap_or_default());
+                ws(rng, out);
+                out.push(':');
+                ws(rng, out);
+                match value {
+                    Some(value) => write_layout(value, layout, rng, out),
+                    None => out.push_str(JUNK[rng.below(JUNK.len())]),
+                }
+            }
+            ws(rng, out);
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                ws(rng, out);
+                write_layout(item, layout, rng, out);
+            }
+            ws(rng, out);
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// Every catalogued event payload in the captures, and synthetic ones for the nested
+/// union and the other catalogued shapes.
+fn payloads() -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for (_, bytes) in CAPTURES {
+        for frame in frames(bytes) {
+            let msg = value(&frame);
+            if let (Some(name), Some(data)) = (msg["event"].as_str(), msg.get("data")) {
+                out.push((name.to_string(), data.clone()));
+            }
+        }
+    }
+    for (name, data) in [
+        (
+            "GUEST_PANICKED",
+            r#"{"action": "run", "info": {"type": "hyper-v", "arg1": 1, "arg2": 2, "arg3": 3, "arg4": 4, "arg5": 5}}"#,
+        ),
+        (
+            "GUEST_PANICKED",
+            r#"{"action": "pause", "info": {"type": "s390", "core": 0, "psw-mask": 5, "psw-addr": 1024, "reason": "disabled-wait"}}"#,
+        ),
+        ("JOB_STATUS_CHANGE", r#"{"status": "null", "id": "job0"}"#),
+        (
+            "BLOCK_JOB_COMPLETED",
+            r#"{"device": "j", "len": 1, "offset": 0, "speed": 0, "type": "commit", "error": "Input/output error"}"#,
+        ),
+        // Members this crate does not model, at both levels.
+        (
+            "SHUTDOWN",
+            r#"{"x-vendor": {"a": [1]}, "guest": true, "reason": "guest-shutdown"}"#,
+        ),
+        (
+            "VNC_CONNECTED",
+            r#"{"server": {"auth": "none", "family": "ipv4", "service": "5900", "host": "127.0.0.1", "websocket": false, "x-new": 1}, "client": {"family": "ipv4", "service": "1", "host": "127.0.0.1", "websocket": false, "x-other": {"b": "}"}}}"#,
+        ),
+        (
+            "SPICE_INITIALIZED",
+            r#"{"server": {"auth": "spice", "port": "5900", "family": "ipv4", "host": "127.0.0.1"}, "client": {"port": "3", "family": "ipv6", "host": "::1", "connection-id": 7, "channel-type": 1, "channel-id": 0, "tls": true}}"#,
+        ),
+    ] {
+        out.push((name.to_string(), value(data.as_bytes())));
+    }
+    out
+}
+
+#[test]
+fn payloads_decode_the_same_in_any_member_order_and_layout() {
+    let payloads = payloads();
+    assert!(payloads.len() >= 25, "{} payloads", payloads.len());
+    let mut rng = Lcg(0x5eed);
+    let mut variants = 0;
+    for (name, data) in &payloads {
+        let plain = Layout {
+            shuffle: false,
+            spaces: false,
+            junk: false,
+        };
+        let mut canonical = String::new();
+        write_layout(data, plain, &mut rng, &mut canonical);
+        let expected = Event::decode(name, Some(raw(canonical.as_bytes())));
+        let expected = expected.unwrap_or_else(|e| panic!("{name} {canonical}: {e}"));
+        assert!(expected.is_known(), "{name}");
+        for round in 0..64 {
+            let layout = Layout {
+                shuffle: round % 2 == 1,
+                spaces: round % 4 >= 2,
+                junk: round % 8 >= 4,
+            };
+            let mut text = String::new();
+            write_layout(data, layout, &mut rng, &mut text);
+            assert_eq!(
+                Event::decode(name, Some(raw(text.as_bytes()))),
+                Ok(expected),
+                "{name}: {text}"
+            );
+            variants += 1;
+        }
+    }
+    assert!(variants >= 25 * 64);
+}
+
+/// `data` with its member `path` (object names) removed, or given twice (the copy at a
+/// random place among its siblings).
+fn edit_member(data: &Value, path: &[String], twice: bool, rng: &mut Lcg) -> String {
+    fn edit(v: &Value, path: &[String], twice: bool, rng: &mut Lcg, out: &mut String) {
+        let Value::Object(members) = v else {
+            out.push_str(&v.to_string());
+            return;
+        };
+        let mut list: Vec<(&String, &Value)> = members.iter().collect();
+        if let [last] = path {
+            let (_, value) = *list.iter().find(|(k, _)| *k == last).expect("member");
+            if twice {
+                let at = rng.below(list.len() + 1);
+                list.insert(at, (last, value));
+            } else {
+                list.retain(|(k, _)| *k != last);
+            }
+        }
+        out.push('{');
+        for (i, (key, value)) in list.into_iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&serde_json::to_string(key).unwrap_or_default());
+            out.push_str(": ");
+            match path.split_first() {
+                Some((first, rest)) if first == key && !rest.is_empty() => {
+                    edit(value, rest, twice, rng, out)
+                }
+                _ => out.push_str(&value.to_string()),
+            }
+        }
+        out.push('}');
+    }
+    let mut out = String::new();
+    edit(data, path, twice, rng, &mut out);
+    out
+}
+
+/// The paths of every non-null member of `v` (objects only).
+fn member_paths(v: &Value, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    if let Value::Object(members) = v {
+        for (key, value) in members {
+            prefix.push(key.clone());
+            if !value.is_null() {
+                out.push(prefix.clone());
+            }
+            member_paths(value, prefix, out);
+            prefix.pop();
+        }
+    }
+}
+
+#[test]
+fn a_known_member_given_twice_anywhere_is_refused() {
+    let mut rng = Lcg(0xd0b1e);
+    let (mut known, mut ignored) = (0, 0);
+    for (name, data) in payloads() {
+        let text = data.to_string();
+        let expected = Event::decode(&name, Some(raw(text.as_bytes())));
+        let mut paths = Vec::new();
+        member_paths(&data, &mut Vec::new(), &mut paths);
+        for path in paths {
+            // A member the decoder reads changes the result when it is removed.
+            let without = edit_member(&data, &path, false, &mut rng);
+            let reads = Event::decode(&name, Some(raw(without.as_bytes()))) != expected;
+            let twice = edit_member(&data, &path, true, &mut rng);
+            let got = Event::decode(&name, Some(raw(twice.as_bytes())));
+            let last = path.last().map(String::as_str).unwrap_or_default();
+            if reads {
+                assert!(
+                    matches!(got, Err(DecodeError::DuplicateMember { member, .. }) if member == last),
+                    "{name}: {twice}: {got:?}"
+                );
+                known += 1;
+            } else {
+                assert_eq!(got.is_ok(), expected.is_ok(), "{name}: {twice}");
+                ignored += 1;
+            }
+        }
+    }
+    assert!(known > 100, "{known} known members checked");
+    assert!(ignored > 0, "{ignored} ignored members checked");
+}
+
 #[test]
 fn no_panics_on_odd_payloads() {
     let odd: &[&[u8]] = &[
