@@ -65,7 +65,7 @@ use core::fmt;
 
 #[cfg(doc)]
 use crate::scan::ScanErrorKind;
-use crate::scan::{ScanConfig, ScanError, Scanner, Step, DEFAULT_MAX_DEPTH};
+use crate::scan::{Outline, ScanConfig, ScanError, Scanner, Step, DEFAULT_MAX_DEPTH};
 
 /// Framer settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +114,8 @@ impl Default for Config {
 pub struct Frame<'a> {
     bytes: &'a [u8],
     offset: u64,
+    /// Where the scanner saw the top-level value's nested containers.
+    outline: Outline,
 }
 
 impl<'a> Frame<'a> {
@@ -125,6 +127,11 @@ impl<'a> Frame<'a> {
     /// Absolute offset of the first byte in the stream.
     pub const fn offset(&self) -> u64 {
         self.offset
+    }
+
+    /// Where the containers directly inside the value lie, as the scanner saw them.
+    pub(crate) const fn outline(&self) -> Outline {
+        self.outline
     }
 
     /// Length in bytes.
@@ -475,6 +482,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
         Ok(Frame {
             bytes: &self.buf.as_ref()[start..end],
             offset,
+            outline: self.scanner.outline(),
         })
     }
 

@@ -35,7 +35,7 @@ use crate::encode::{self, EmptyObject, EncodeError, Id, Ser, SliceSink, Text, Ve
 use crate::frame::{Config, Frame, FrameError, Framer};
 use crate::json::{BufferFull, JsonStr, Kind, RawJson};
 use crate::message::{self, ErrorClass, Message, QemuVersion, Timestamp};
-use crate::scan::validate;
+use crate::scan::{validate, Outline};
 use crate::schema::commands::{
     Command, QueryCommands, QueryName, QueryQmpSchema, QuerySpice, QueryStatus, QueryVersion,
     QueryVnc,
@@ -277,7 +277,11 @@ const DEPTHS: [u16; 4] = [1024, 1, 2, 5];
 /// What the framer handed out, with a frame's bytes copied to a scratch buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Out {
-    Frame { offset: u64, len: usize },
+    Frame {
+        offset: u64,
+        len: usize,
+        outline: Outline,
+    },
     Error(FrameError),
 }
 
@@ -398,6 +402,7 @@ impl<'d, 's, B: AsRef<[u8]> + AsMut<[u8]>> Feeder<'d, 's, B> {
                         Out::Frame {
                             offset: frame.offset(),
                             len: frame.len(),
+                            outline: frame.outline(),
                         }
                     }
                     Err(e) => Out::Error(e),
@@ -521,7 +526,7 @@ fn chunks<const C: usize>(settings: u8, schedule: &[u8], data: &[u8], cap: usize
         assert_eq!(a, b, "item {index}: whole and chunked framing differ");
         let Some(item) = a else { break };
         let (start, end) = match item {
-            Out::Frame { offset, len } => {
+            Out::Frame { offset, len, .. } => {
                 let frame = &scratch_a[..len];
                 assert_eq!(frame, &scratch_b[..len], "item {index}: frame bytes differ");
                 let start = usize::try_from(offset).unwrap_or(usize::MAX);
@@ -668,15 +673,18 @@ pub fn message_roundtrip(input: &[u8]) {
 fn roundtrip_all<const N: usize, const E: usize>(input: &[u8]) {
     let mut framer = Framer::new([0u8; N]);
     let mut bufs = [[0u8; E]; 3];
-    for_each_frame(&mut framer, input, |frame| {
-        roundtrip(frame.into(), &mut bufs)
-    });
+    for_each_frame(&mut framer, input, |frame| roundtrip(frame, &mut bufs));
 }
 
-fn roundtrip<const E: usize>(json: RawJson<'_>, bufs: &mut [[u8; E]; 3]) {
+fn roundtrip<const E: usize>(frame: Frame<'_>, bufs: &mut [[u8; E]; 3]) {
     let [enc, scratch, framer_buf] = bufs;
-    let request = message::parse_request(json, true);
-    let Ok(first) = Message::parse(json) else {
+    let json = RawJson::from(frame);
+    // A frame's outline changes how the message is walked, never what it says.
+    let request = message::parse_request(frame, true);
+    assert_eq!(request, message::parse_request(json, true));
+    let parsed = Message::parse(frame);
+    assert_eq!(parsed, Message::parse(json));
+    let Ok(first) = parsed else {
         return;
     };
     if let (Ok(req), Message::Command(cmd)) = (request, first) {
@@ -1545,7 +1553,7 @@ fn events<const N: usize>(input: &[u8]) {
     for_each_frame(&mut framer, input, |frame| {
         let json = RawJson::from(frame);
         for_each_array(json.as_bytes(), schema_views);
-        match Message::parse(json) {
+        match Message::parse(frame) {
             Ok(Message::Event(event)) => typed_event(&event, &mut tracker),
             Ok(Message::Return(ret)) => replies(ret.value),
             _ => {}

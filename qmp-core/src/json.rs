@@ -30,7 +30,7 @@ use core::fmt;
 pub use string::{BufferFull, Chars, JsonStr};
 
 use crate::frame::Frame;
-use crate::scan::{is_delim, skip_plain, validate, ScanError};
+use crate::scan::{is_delim, skip_plain, validate, Outline, ScanError};
 
 /// The kind of a JSON value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -136,6 +136,17 @@ impl<'a> RawJson<'a> {
         Members {
             text: self.text,
             pos,
+            outline: Outline::EMPTY,
+            containers: 0,
+        }
+    }
+
+    /// [`members`](Self::members), finding the ends of the containers recorded in
+    /// `outline` there instead of by walking them.
+    pub(crate) fn members_outlined(&self, outline: Outline) -> Members<'a> {
+        Members {
+            outline,
+            ..self.members()
         }
     }
 
@@ -241,6 +252,10 @@ fn parse_digits(digits: &[u8]) -> Option<u64> {
 pub struct Members<'a> {
     text: &'a str,
     pos: usize,
+    /// Where the object's container members end, when known (see [`Outline`]).
+    outline: Outline,
+    /// How many container members were passed.
+    containers: usize,
 }
 
 impl<'a> Iterator for Members<'a> {
@@ -260,7 +275,18 @@ impl<'a> Iterator for Members<'a> {
         let key = self.text.get(i + 1..key_end.saturating_sub(1))?;
         let colon = skip_ws(b, key_end);
         let start = skip_ws(b, colon + 1);
-        let end = value_end(b, start);
+        // The n-th container member ends where the scanner recorded it.
+        let recorded = match b.get(start) {
+            Some(b'{' | b'[') => {
+                self.containers += 1;
+                self.outline.end(self.containers - 1)
+            }
+            _ => None,
+        };
+        let end = match recorded {
+            Some(end) if end > start => end,
+            _ => value_end(b, start),
+        };
         self.pos = end;
         let value = RawJson::trusted_str(self.text.get(start..end)?);
         Some((JsonStr::from_raw(key), value))

@@ -24,7 +24,40 @@
 use core::fmt;
 
 use crate::encode::{self, EncodeError, Id, Sink, SliceSink};
+use crate::frame::Frame;
 use crate::json::{BufferFull, JsonStr, Kind, RawJson};
+use crate::scan::Outline;
+
+/// What [`Message::parse`] and [`parse_request`] read: a [`Frame`] straight from the
+/// framer, or any [`RawJson`].
+///
+/// From a frame, parsing is cheaper: the framer noted where the message's nested
+/// members (`data`, `timestamp`, `return`, `arguments`, …) end while it validated them,
+/// so parsing does not walk them a second time, and its cost no longer grows with the
+/// size of a reply. The result is the same either way.
+#[derive(Clone, Copy, Debug)]
+pub struct Source<'a> {
+    json: RawJson<'a>,
+    outline: Outline,
+}
+
+impl<'a> From<RawJson<'a>> for Source<'a> {
+    fn from(json: RawJson<'a>) -> Self {
+        Self {
+            json,
+            outline: Outline::EMPTY,
+        }
+    }
+}
+
+impl<'a> From<Frame<'a>> for Source<'a> {
+    fn from(frame: Frame<'a>) -> Self {
+        Self {
+            json: RawJson::from(frame),
+            outline: frame.outline(),
+        }
+    }
+}
 
 /// A QMP message. See the [module docs](self).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -243,12 +276,12 @@ struct Members<'a> {
 }
 
 impl<'a> Members<'a> {
-    fn collect(json: RawJson<'a>) -> Result<Self, MessageError> {
+    fn collect(Source { json, outline }: Source<'a>) -> Result<Self, MessageError> {
         if json.kind() != Kind::Object {
             return Err(MessageError::NotAnObject);
         }
         let mut m = Self::default();
-        for (name, value) in json.members() {
+        for (name, value) in json.members_outlined(outline) {
             let slot = match member_name(name) {
                 "QMP" => (&mut m.qmp, "QMP"),
                 "execute" => (&mut m.execute, "execute"),
@@ -324,10 +357,10 @@ fn int(value: Option<RawJson<'_>>, member: &'static str) -> Result<i64, MessageE
 }
 
 impl<'a> Message<'a> {
-    /// Classify and check a frame. See the [module docs](self).
-    pub fn parse(json: impl Into<RawJson<'a>>) -> Result<Self, MessageError> {
-        let json = json.into();
-        let m = Members::collect(json)?;
+    /// Classify and check a message: a [`Frame`] (the cheaper way, see [`Source`]) or a
+    /// [`RawJson`]. See the [module docs](self).
+    pub fn parse(source: impl Into<Source<'a>>) -> Result<Self, MessageError> {
+        let m = Members::collect(source.into())?;
         let kinds = [
             m.qmp.is_some(),
             m.execute.is_some() || m.exec_oob.is_some(),
@@ -550,17 +583,24 @@ pub struct Refused<'a> {
 /// the session negotiated the `oob` capability: without it, `exec-oob` is an unexpected
 /// member. Duplicate members are not checked here (QEMU's parser rejects them before
 /// dispatch, as a JSON error).
-pub fn parse_request(json: RawJson<'_>, oob_enabled: bool) -> Result<Command<'_>, Refused<'_>> {
+pub fn parse_request<'a>(
+    source: impl Into<Source<'a>>,
+    oob_enabled: bool,
+) -> Result<Command<'a>, Refused<'a>> {
+    let Source { json, outline } = source.into();
     if json.kind() != Kind::Object {
         return Err(Refused {
             error: RequestError::NotAnObject,
             id: None,
         });
     }
-    let id = json.get("id");
+    let id = json
+        .members_outlined(outline)
+        .find(|(name, _)| *name == "id")
+        .map(|(_, id)| id);
     let refuse = |error| Refused { error, id };
     let (mut execute, mut exec_oob, mut arguments) = (None, None, None);
-    for (name, value) in json.members() {
+    for (name, value) in json.members_outlined(outline) {
         match member_name(name) {
             "execute" => execute = Some(value),
             "exec-oob" if oob_enabled => exec_oob = Some(value),

@@ -1,10 +1,12 @@
 //! A resumable, strict RFC 8259 JSON scanner.
 //!
 //! [`Scanner`] validates a stream of JSON texts byte by byte and reports where each
-//! top-level value ends. It keeps all of its state in a fixed-size struct (about 150
+//! top-level value ends. It keeps all of its state in a fixed-size struct (under 200
 //! bytes), so it can be fed any split of the input: each byte is examined exactly once,
 //! and one-byte chunks give the same result as the whole input. It never recurses; nesting
-//! is a bit-stack with one bit per open container.
+//! is a bit-stack with one bit per open container. On the way it notes where the first
+//! few containers directly inside the top-level value end, so that a
+//! [`Frame`](crate::frame::Frame)'s message can be parsed without walking them again.
 //!
 //! What it checks: the full value grammar (objects, arrays, strings, numbers, `true`,
 //! `false`, `null`), string escapes including `\u` surrogate pairs (a lone or reversed
@@ -178,6 +180,53 @@ enum State {
 
 const LITERALS: [&[u8]; 3] = [b"true", b"false", b"null"];
 
+/// How many container ends an [`Outline`] keeps.
+const OUTLINE_ENDS: usize = 4;
+
+/// Where the first containers directly inside a top-level value end, recorded by the
+/// scanner as it closes them: byte offsets just past each closing bracket, relative to
+/// the start of the top-level value, in order. A QMP message has at most a few such
+/// members (`timestamp` and `data`, `return`, `arguments`, `error`), so
+/// [`Message::parse`](crate::message::Message::parse), walking the members in order,
+/// takes the `n`-th container's end from here instead of walking it again. Containers
+/// past the first [`OUTLINE_ENDS`], or ending past 4 GiB, are not recorded; their ends
+/// are found by walking, as for any other value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub(crate) struct Outline {
+    ends: [u32; OUTLINE_ENDS],
+    /// How many of `ends` are recorded.
+    len: u8,
+}
+
+impl Outline {
+    /// Nothing recorded.
+    pub(crate) const EMPTY: Self = Self {
+        ends: [0; OUTLINE_ENDS],
+        len: 0,
+    };
+
+    /// An outline with the given ends (tests build the expected ones).
+    #[cfg(test)]
+    pub(crate) fn from_ends(ends: &[u32]) -> Self {
+        let mut outline = Self::EMPTY;
+        for &end in ends.iter().take(OUTLINE_ENDS) {
+            outline.ends[outline.len as usize] = end;
+            outline.len += 1;
+        }
+        outline
+    }
+
+    /// The end of the `n`-th container, if recorded.
+    #[inline]
+    pub(crate) fn end(&self, n: usize) -> Option<usize> {
+        if n < self.len as usize {
+            self.ends.get(n).map(|&end| end as usize)
+        } else {
+            None
+        }
+    }
+}
+
 // Byte classes.
 const C_OTHER: u8 = 0;
 const C_WS: u8 = 1;
@@ -338,6 +387,11 @@ pub struct Scanner {
     value_start: u64,
     /// The last byte consumed, for the line-start rule across chunk boundaries.
     last: u8,
+    /// Absolute offsets just past the first containers closed directly inside the
+    /// current (or last) top-level value; see [`Outline`].
+    nested_ends: [u64; OUTLINE_ENDS],
+    /// How many of `nested_ends` are recorded.
+    nested_len: u8,
 }
 
 impl Default for Scanner {
@@ -370,6 +424,8 @@ impl Scanner {
             offset: 0,
             value_start: 0,
             last: b'\n',
+            nested_ends: [0; OUTLINE_ENDS],
+            nested_len: 0,
         }
     }
 
@@ -405,6 +461,24 @@ impl Scanner {
         self.depth
     }
 
+    /// Where the containers directly inside the current (or last) top-level value end,
+    /// relative to its start.
+    pub(crate) fn outline(&self) -> Outline {
+        let mut outline = Outline::EMPTY;
+        let recorded = self.nested_ends.get(..self.nested_len as usize);
+        for &end in recorded.unwrap_or_default() {
+            // Stop at the first end past 4 GiB: later ones must not take its place.
+            let Ok(end) = u32::try_from(end.wrapping_sub(self.value_start)) else {
+                break;
+            };
+            if let Some(slot) = outline.ends.get_mut(outline.len as usize) {
+                *slot = end;
+                outline.len += 1;
+            }
+        }
+        outline
+    }
+
     /// Forget any partial value or error and continue as if a new stream began at
     /// absolute offset `offset`, with `last` the byte just before it (use `b'\n'` for a
     /// fresh line).
@@ -415,6 +489,7 @@ impl Scanner {
         self.offset = offset;
         self.value_start = offset;
         self.last = last;
+        self.nested_len = 0;
     }
 
     /// Signal the end of input. Completes a pending top-level number or literal
@@ -482,6 +557,21 @@ impl Scanner {
                 }));
             }};
         }
+        // A container closed in the general states (`i` is just past its bracket): one
+        // level up, and the outline records containers that return to depth 1. The
+        // fast path in `next_string!` leaves those closes to the general states, so
+        // that this code exists at four sites rather than at every expansion.
+        macro_rules! closed {
+            () => {
+                depth -= 1;
+                if depth == 1 {
+                    if let Some(end) = self.nested_ends.get_mut(self.nested_len as usize) {
+                        *end = self.offset + i as u64;
+                        self.nested_len += 1;
+                    }
+                }
+            };
+        }
         // Fast paths that skip the dispatch loop for the common token sequences. Each
         // only moves forward over bytes it fully checks; anything unusual (including
         // every error) is left to the general states, which then see the same bytes.
@@ -536,8 +626,10 @@ impl Scanner {
                             }
                             break;
                         }
-                        Some(b'}') if matches!(st, State::ObjCommaOrEnd) => {}
-                        Some(b']') if matches!(st, State::ArrCommaOrEnd) => {}
+                        // A container closing back to depth 1 goes through the
+                        // general states, which record it in the outline.
+                        Some(b'}') if matches!(st, State::ObjCommaOrEnd) && depth != 2 => {}
+                        Some(b']') if matches!(st, State::ArrCommaOrEnd) && depth != 2 => {}
                         _ => break,
                     }
                     i += 1;
@@ -736,6 +828,7 @@ impl Scanner {
                 }
                 State::Idle => {
                     self.value_start = self.offset + i as u64;
+                    self.nested_len = 0;
                     match begin_value(&mut self.stack, &mut depth, self.config.max_depth, b) {
                         Ok(next) => {
                             st = next;
@@ -753,7 +846,7 @@ impl Scanner {
                 State::ObjValue | State::ArrValue | State::ArrValueOrEnd => {
                     if b == b']' && matches!(st, State::ArrValueOrEnd) {
                         i += 1;
-                        depth -= 1;
+                        closed!();
                         st = after_value!();
                         if matches!(st, State::Idle) {
                             ret!(Step::Complete);
@@ -783,7 +876,7 @@ impl Scanner {
                     }
                     b'}' if matches!(st, State::ObjKeyOrEnd) => {
                         i += 1;
-                        depth -= 1;
+                        closed!();
                         st = after_value!();
                         if matches!(st, State::Idle) {
                             ret!(Step::Complete);
@@ -812,7 +905,7 @@ impl Scanner {
                         }
                         b'}' if object => {
                             i += 1;
-                            depth -= 1;
+                            closed!();
                             st = after_value!();
                             if matches!(st, State::Idle) {
                                 ret!(Step::Complete);
@@ -821,7 +914,7 @@ impl Scanner {
                         }
                         b']' if !object => {
                             i += 1;
-                            depth -= 1;
+                            closed!();
                             st = after_value!();
                             if matches!(st, State::Idle) {
                                 ret!(Step::Complete);

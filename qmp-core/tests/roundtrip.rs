@@ -433,6 +433,14 @@ fn round_trip(input: &str, generated: &Value) -> Result<Vec<u8>, TestCaseError> 
     raw_matches(generated, raw).map_err(|e| TestCaseError::fail(format!("input: {e}")))?;
 
     let message = Message::parse(raw).map_err(|e| TestCaseError::fail(format!("parse: {e}")))?;
+    // Straight from a framer, with the outline it noted: the same message.
+    let mut framer = Framer::with_config(vec![0u8; input.len() + 1], Config::json());
+    framer.push(input.as_bytes());
+    framer.finish();
+    match framer.next() {
+        Some(Ok(frame)) => prop_assert_eq!(Message::parse(frame), Ok(message)),
+        other => return Err(TestCaseError::fail(format!("framer: {other:?}"))),
+    }
     let want = expect(&reference).expect("generated messages are messages");
     let got = describe(&message);
     prop_assert!(

@@ -232,8 +232,61 @@ macro_rules! digits {
     };
 }
 
-digits!(digits64, u64, 21);
 digits!(digits128, u128, 40);
+
+/// Decimal digits of `v` at the end of `buf`, with a leading `-` if `negative`;
+/// returns where they start.
+fn digits64(buf: &mut [u8; 21], mut v: u64, negative: bool) -> &[u8] {
+    let mut start = buf.len();
+    for slot in buf.iter_mut().rev() {
+        let (q, r) = div10(v);
+        *slot = b'0' + r;
+        v = q;
+        start -= 1;
+        if v == 0 {
+            break;
+        }
+    }
+    if negative {
+        if let Some(slot) = start.checked_sub(1).and_then(|s| buf.get_mut(s)) {
+            *slot = b'-';
+            start -= 1;
+        }
+    }
+    buf.get(start..).unwrap_or_default()
+}
+
+/// `(v / 10, v % 10)`.
+#[cfg(target_pointer_width = "64")]
+#[inline(always)]
+fn div10(v: u64) -> (u64, u8) {
+    (v / 10, (v % 10) as u8)
+}
+
+/// `(v / 10, v % 10)`. On 32-bit targets a 64-bit division is a call into about a
+/// kilobyte of compiler runtime, the only one in a firmware image; this is the same
+/// long division in 32-bit steps.
+#[cfg(not(target_pointer_width = "64"))]
+#[inline(always)]
+fn div10(v: u64) -> (u64, u8) {
+    div10_halves(v)
+}
+
+/// Long division of `v` by 10 in base 2^16 with 32-bit arithmetic: the high word,
+/// then each 16-bit half of the low word with the remainder carried in (every partial
+/// dividend stays below 10 · 2^16, so each quotient digit fits 16 bits).
+#[cfg_attr(target_pointer_width = "64", allow(dead_code))]
+#[inline(always)]
+fn div10_halves(v: u64) -> (u64, u8) {
+    let (hi, lo) = ((v >> 32) as u32, v as u32);
+    let (q_hi, r_hi) = (hi / 10, hi % 10);
+    let mid = (r_hi << 16) | (lo >> 16);
+    let (q_mid, r_mid) = (mid / 10, mid % 10);
+    let low = (r_mid << 16) | (lo & 0xFFFF);
+    let (q_low, r) = (low / 10, low % 10);
+    let q = (u64::from(q_hi) << 32) | (u64::from(q_mid) << 16) | u64::from(q_low);
+    (q, r as u8)
+}
 
 /// An unsigned integer; `negative` puts a `-` in front (for signed magnitudes).
 pub(crate) fn u64<S: Sink + ?Sized>(sink: &mut S, v: u64, negative: bool) -> Result<(), S::Error> {
@@ -347,4 +400,38 @@ pub(crate) fn f32<S: Sink + ?Sized>(sink: &mut S, v: f32) -> Result<(), EncodeEr
             write!(t, "{v:e}")
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::{digits64, div10_halves};
+
+    #[test]
+    fn division_by_ten_in_halves_matches_u64_division() {
+        let mut values = std::vec![0, 1, 9, 10, 11, 99, 100, u64::MAX, u64::MAX - 1];
+        for shift in 0..64 {
+            let p = 1u64 << shift;
+            values.extend([p - 1, p, p + 1, p.wrapping_mul(10), u64::MAX >> shift]);
+        }
+        let mut p = 1u64;
+        while let Some(next) = p.checked_mul(10) {
+            values.extend([p - 1, p, p + 1]);
+            p = next;
+        }
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push(x);
+            values.push(x >> (x % 64));
+        }
+        for v in values {
+            assert_eq!(div10_halves(v), (v / 10, (v % 10) as u8), "{v}");
+            let mut buf = [0; 21];
+            assert_eq!(digits64(&mut buf, v, false), std::format!("{v}").as_bytes());
+        }
+    }
 }

@@ -2,7 +2,8 @@
 //! given by a few fixed patterns, and must give the same outcome each way.
 
 use super::*;
-use crate::scan::ScanErrorKind;
+use crate::json::RawJson;
+use crate::scan::{Outline, ScanErrorKind};
 
 /// One outcome: a frame (offset, bytes) or an error. Bytes are kept in a fixed array so
 /// the tests need no allocator.
@@ -12,10 +13,13 @@ enum Out {
         offset: u64,
         len: usize,
         head: [u8; 32],
+        outline: Outline,
     },
     Error(FrameError),
 }
 
+/// The expected outcome for a frame: its outline is found by walking the value's
+/// members (or elements) with the JSON views, independently of the scanner.
 fn frame(offset: u64, bytes: &[u8]) -> Out {
     let mut head = [0u8; 32];
     let n = bytes.len().min(32);
@@ -24,7 +28,27 @@ fn frame(offset: u64, bytes: &[u8]) -> Out {
         offset,
         len: bytes.len(),
         head,
+        outline: walked_outline(bytes),
     }
+}
+
+/// The ends of the first containers directly inside `bytes`, found by walking.
+fn walked_outline(bytes: &[u8]) -> Outline {
+    let Ok(json) = RawJson::parse(bytes) else {
+        return Outline::EMPTY;
+    };
+    let mut ends = [0u32; 8];
+    let mut n = 0;
+    let mut note = |value: RawJson<'_>| {
+        if matches!(value.as_bytes().first(), Some(b'{' | b'[')) && n < ends.len() {
+            let start = value.as_bytes().as_ptr() as usize - bytes.as_ptr() as usize;
+            ends[n] = (start + value.as_bytes().len()) as u32;
+            n += 1;
+        }
+    };
+    json.members().for_each(|(_, value)| note(value));
+    json.elements().for_each(&mut note);
+    Outline::from_ends(&ends[..n])
 }
 
 struct Outs {
@@ -41,7 +65,17 @@ impl Outs {
 fn drain<const N: usize>(f: &mut Framer<[u8; N]>, outs: &mut Outs) {
     while let Some(item) = f.next() {
         let out = match item {
-            Ok(fr) => frame(fr.offset(), fr.as_bytes()),
+            Ok(fr) => match frame(fr.offset(), fr.as_bytes()) {
+                Out::Frame {
+                    offset, len, head, ..
+                } => Out::Frame {
+                    offset,
+                    len,
+                    head,
+                    outline: fr.outline(),
+                },
+                error => error,
+            },
             Err(e) => Out::Error(e),
         };
         assert!(outs.n < outs.items.len(), "too many outcomes");
@@ -320,8 +354,46 @@ fn fuzz_helper_agrees_with_itself() {
 }
 
 #[test]
+fn frames_carry_the_ends_of_their_top_level_containers() {
+    // Members and elements, scalars between containers, nesting below them (not
+    // recorded), more containers than the outline keeps, pretty layout, brackets in
+    // strings, and messages without containers.
+    let messages: [&[u8]; 7] = [
+        b"{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": \"X\", \"data\": {\"a\": [1, {\"b\": []}], \"c\": \"}\"}}",
+        b"[[], 1, {}, \"]\", [[[]]], {\"x\": {}}, [0]]",
+        b"{\"return\": [{\"name\": \"a\"}, {\"name\": \"b\"}], \"id\": {\"k\": [1]}}",
+        b"{\n  \"return\": {\n  },\n  \"id\": 7\n}",
+        b"{\"a\": 1, \"b\": \"[{\"}",
+        b"[]",
+        b"{}",
+    ];
+    let mut input = [0u8; 512];
+    let mut expected = [Out::Error(FrameError::TooLarge { start: 0, len: 0 }); 7];
+    let mut len = 0;
+    for (i, message) in messages.iter().enumerate() {
+        input[len..len + message.len()].copy_from_slice(message);
+        expected[i] = frame(len as u64, message);
+        len += message.len();
+        input[len..len + 2].copy_from_slice(b"\r\n");
+        len += 2;
+    }
+    // The walked outlines are what the scanner must record (checked in every
+    // chunking by `check`), and they are not trivial.
+    let outline = |out: &Out| match out {
+        Out::Frame { outline, .. } => *outline,
+        Out::Error(_) => panic!("not a frame"),
+    };
+    assert_eq!(outline(&expected[0]), Outline::from_ends(&[47, 102]));
+    assert_eq!(outline(&expected[1]), Outline::from_ends(&[3, 10, 23, 34]));
+    assert_eq!(outline(&expected[2]), Outline::from_ends(&[41, 59]));
+    assert_eq!(outline(&expected[4]), Outline::EMPTY);
+    check::<512>(&input[..len], Config::json(), &expected);
+    check::<512>(&input[..len], QMP, &expected);
+}
+
+#[test]
 fn fixed_state_is_small() {
     // The README states these figures: everything but the caller's buffer.
-    assert!(core::mem::size_of::<Scanner>() <= 160);
-    assert!(core::mem::size_of::<Framer<&mut [u8]>>() <= 248);
+    assert!(core::mem::size_of::<Scanner>() <= 192);
+    assert!(core::mem::size_of::<Framer<&mut [u8]>>() <= 280);
 }

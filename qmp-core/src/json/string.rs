@@ -59,14 +59,35 @@ impl<'a> JsonStr<'a> {
 
     /// The decoded characters.
     pub fn chars(&self) -> Chars<'a> {
-        Chars {
-            rest: self.raw.chars(),
-        }
+        Chars { rest: self.raw }
     }
 
     /// The length of the decoded string in UTF-8 bytes.
     pub fn unescaped_len(&self) -> usize {
         self.chars().map(char::len_utf8).sum()
+    }
+
+    /// Whether the decoded string is `other`, compared as UTF-8 bytes (no decoding of
+    /// `other`).
+    fn eq_decoded(&self, other: &[u8]) -> bool {
+        let raw = self.raw.as_bytes();
+        let (mut i, mut rest) = (0, other);
+        while let Some(byte) = raw.get(i) {
+            let mut utf8 = [0; 4];
+            let (decoded, len): (&[u8], usize) = if *byte == b'\\' {
+                let (c, len) = unescape(raw.get(i..).unwrap_or_default());
+                (c.encode_utf8(&mut utf8).as_bytes(), len)
+            } else {
+                // Unescaped text is compared byte for byte, UTF-8 as it is.
+                (core::slice::from_ref(byte), 1)
+            };
+            match rest.strip_prefix(decoded) {
+                Some(tail) => rest = tail,
+                None => return false,
+            }
+            i += len;
+        }
+        rest.is_empty()
     }
 
     /// Decode into `buf` and return the decoded text.
@@ -90,7 +111,7 @@ impl PartialEq<str> for JsonStr<'_> {
         let raw = self.raw.as_bytes();
         if raw.len() > other.len() {
             // Equal only if escapes make up the difference.
-            return self.has_escapes() && self.chars().eq(other.chars());
+            return self.has_escapes() && self.eq_decoded(other.as_bytes());
         }
         // Not longer: equal only if byte-equal with no escape, since an escape would
         // make the decoded string shorter than `other`.
@@ -123,52 +144,66 @@ impl fmt::Display for JsonStr<'_> {
 /// validated string) decodes as U+FFFD.
 #[derive(Clone, Debug)]
 pub struct Chars<'a> {
-    rest: core::str::Chars<'a>,
-}
-
-impl Chars<'_> {
-    fn hex4(&mut self) -> Option<u32> {
-        (0..4).try_fold(0u32, |acc, _| {
-            Some(acc << 4 | self.rest.next()?.to_digit(16)?)
-        })
-    }
+    rest: &'a str,
 }
 
 impl Iterator for Chars<'_> {
     type Item = char;
 
     fn next(&mut self) -> Option<char> {
-        let c = self.rest.next()?;
-        if c != '\\' {
-            return Some(c);
-        }
-        Some(match self.rest.next() {
-            Some('"') => '"',
-            Some('\\') => '\\',
-            Some('/') => '/',
-            Some('b') => '\u{8}',
-            Some('f') => '\u{c}',
-            Some('n') => '\n',
-            Some('r') => '\r',
-            Some('t') => '\t',
-            Some('u') => {
-                let unit = self.hex4().unwrap_or(0xFFFD);
-                if (0xD800..0xDC00).contains(&unit) {
-                    let low = match (self.rest.next(), self.rest.next()) {
-                        (Some('\\'), Some('u')) => self.hex4().unwrap_or(0),
-                        _ => 0,
-                    };
-                    if (0xDC00..0xE000).contains(&low) {
-                        let c = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
-                        char::from_u32(c).unwrap_or('\u{FFFD}')
-                    } else {
-                        '\u{FFFD}'
-                    }
-                } else {
-                    char::from_u32(unit).unwrap_or('\u{FFFD}')
-                }
-            }
-            _ => '\u{FFFD}',
-        })
+        let (c, len) = if self.rest.starts_with('\\') {
+            unescape(self.rest.as_bytes())
+        } else {
+            let c = self.rest.chars().next()?;
+            (c, c.len_utf8())
+        };
+        self.rest = self.rest.get(len..).unwrap_or_default();
+        Some(c)
     }
+}
+
+/// The character of the escape at the start of `raw` (which begins with `\`), and the
+/// escape's length: two bytes, six for `\uXXXX`, twelve for a surrogate pair. Invalid
+/// escapes (impossible in a validated string) give U+FFFD.
+fn unescape(raw: &[u8]) -> (char, usize) {
+    let simple = match raw.get(1) {
+        Some(b'"') => '"',
+        Some(b'\\') => '\\',
+        Some(b'/') => '/',
+        Some(b'b') => '\u{8}',
+        Some(b'f') => '\u{c}',
+        Some(b'n') => '\n',
+        Some(b'r') => '\r',
+        Some(b't') => '\t',
+        Some(b'u') => {
+            let Some(unit) = hex4(raw, 2) else {
+                return ('\u{FFFD}', raw.len().min(6));
+            };
+            if !(0xD800..0xDC00).contains(&unit) {
+                return (char::from_u32(unit).unwrap_or('\u{FFFD}'), 6);
+            }
+            // A high surrogate: the low half follows as a second escape.
+            let low = match raw.get(6..8) {
+                Some(b"\\u") => hex4(raw, 8).filter(|low| (0xDC00..0xE000).contains(low)),
+                _ => None,
+            };
+            return match low {
+                Some(low) => {
+                    let c = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+                    (char::from_u32(c).unwrap_or('\u{FFFD}'), 12)
+                }
+                None => ('\u{FFFD}', 6),
+            };
+        }
+        _ => '\u{FFFD}',
+    };
+    (simple, raw.len().clamp(1, 2))
+}
+
+/// The four hex digits at `raw[at..]` as a number.
+fn hex4(raw: &[u8], at: usize) -> Option<u32> {
+    let digits = raw.get(at..at + 4)?;
+    digits
+        .iter()
+        .try_fold(0u32, |acc, &d| Some(acc << 4 | char::from(d).to_digit(16)?))
 }
