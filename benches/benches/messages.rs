@@ -8,16 +8,17 @@
 //! each slice into an event name plus a little decoded content, validating the JSON
 //! as it goes, and reports `Throughput::Bytes` of the whole corpus:
 //!
-//! - `qmp/typed`: `RawJson::parse` (strict validation) → `Message::parse` →
-//!   `schema::Event::from_message`, the typed payload (open enums, `JsonStr` strings).
+//! - `qmp/typed`: `Frame::parse` (strict validation, noting where the nested members
+//!   end) → `Message::parse` → `schema::Event::from_message`, the typed payload (open
+//!   enums, `JsonStr` strings).
 //! - `qmp/framer_typed`: the same, but the corpus goes through a `Framer` (4 KiB reads)
 //!   inside the timed loop, so framing is included, and `Message::parse(frame)` needs
 //!   no second validation pass and no walk over `data` and `timestamp` (the frame
 //!   carries their ends). This is what a client actually runs.
-//! - `qmp/envelope`: `RawJson::parse` → `Message::parse` only (name, timestamp, raw
+//! - `qmp/envelope`: `Frame::parse` → `Message::parse` only (name, timestamp, raw
 //!   `data`).
 //! - `qmp/validate`: `RawJson::parse` alone, the strict validation every qmp function
-//!   above starts with. It decodes nothing, so it is the ceiling for any decoder that
+//!   above starts with (the same scanner as `Frame::parse`). It decodes nothing, so it is the ceiling for any decoder that
 //!   validates every byte at the scanner's speed.
 //! - `serde_json/value`: `serde_json::from_slice::<Value>`.
 //! - `serde_json/typed`: serde_json into a borrowed envelope (`event: &str`, timestamp,
@@ -62,7 +63,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use qmp_core::encode::{self, Id, Ser, SliceSink};
-use qmp_core::frame::Framer;
+use qmp_core::frame::{Frame, Framer};
 use qmp_core::json::RawJson;
 use qmp_core::message::{Message, Source};
 use qmp_core::schema::commands::DeviceDel;
@@ -130,8 +131,7 @@ fn qmp_typed_one<'a>(source: impl Into<Source<'a>>, on_event: &mut impl FnMut(&s
 
 fn qmp_typed(frames: &[&[u8]], on_event: &mut impl FnMut(&str, u64)) {
     for frame in frames {
-        let json = RawJson::parse(frame).expect("valid JSON");
-        qmp_typed_one(json, on_event);
+        qmp_typed_one(Frame::parse(frame).expect("valid JSON"), on_event);
     }
 }
 
@@ -160,9 +160,9 @@ fn qmp_framer_typed(
 
 fn qmp_envelope(frames: &[&[u8]], on_event: &mut impl FnMut(&str, u64)) {
     for frame in frames {
-        let json = RawJson::parse(frame).expect("valid JSON");
-        let Ok(Message::Event(message)) = Message::parse(json) else {
-            panic!("not an event: {json}")
+        let frame = Frame::parse(frame).expect("valid JSON");
+        let Ok(Message::Event(message)) = Message::parse(frame) else {
+            panic!("not an event")
         };
         black_box(message.data);
         on_event(message.name.raw(), message.timestamp.microseconds as u64);

@@ -23,8 +23,8 @@ use core::panic::PanicInfo;
 
 #[cfg(feature = "encode")]
 use qmp_core::encode::{self, Id, Ser, SliceSink};
-use qmp_core::frame::Framer;
-use qmp_core::json::RawJson;
+use qmp_core::frame::{Frame, Framer};
+
 use qmp_core::message::{self, Message};
 #[cfg(feature = "encode")]
 use qmp_core::schema::commands::DeviceDel;
@@ -68,7 +68,7 @@ pub extern "C" fn Reset() -> ! {
 fn drain(framer: &mut Framer<[u8; 1024]>, tx: &mut [u8], next_id: &mut u64) {
     while let Some(frame) = framer.next() {
         match frame {
-            Ok(frame) => handle(RawJson::from(frame), tx, next_id),
+            Ok(frame) => handle(frame, tx, next_id),
             Err(e) => {
                 black_box((e.start(), e.skipped()));
             }
@@ -77,10 +77,10 @@ fn drain(framer: &mut Framer<[u8; 1024]>, tx: &mut [u8], next_id: &mut u64) {
 }
 
 /// React to one message, answering with a command where a client would.
-fn handle(json: RawJson<'_>, tx: &mut [u8], next_id: &mut u64) {
+fn handle(frame: Frame<'_>, tx: &mut [u8], next_id: &mut u64) {
     let id = *next_id;
     *next_id = next_id.wrapping_add(1);
-    match Message::parse(json) {
+    match Message::parse(frame) {
         Ok(Message::Greeting(greeting)) => {
             black_box(greeting.offers("oob"));
             send(tx, Command::Capabilities, id);

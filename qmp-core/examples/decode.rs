@@ -14,7 +14,6 @@
 use std::time::{Duration, Instant};
 
 use qmp_core::frame::{Frame, FrameError, Framer};
-use qmp_core::json::RawJson;
 use qmp_core::message::Message;
 
 const DEFAULT_CAPTURE: &str = concat!(
@@ -123,7 +122,7 @@ fn frame_all(
 /// What the frame is, through the message layer: the kind, and the event name, the
 /// error class or the command name where there is one.
 fn kind(frame: &Frame<'_>) -> String {
-    match Message::parse(RawJson::from(*frame)) {
+    match Message::parse(*frame) {
         Ok(Message::Greeting(_)) => "greeting".into(),
         Ok(Message::Return(_)) => "return".into(),
         Ok(Message::Error(e)) => format!("error {}", e.class.name()),

@@ -65,7 +65,9 @@ use core::fmt;
 
 #[cfg(doc)]
 use crate::scan::ScanErrorKind;
-use crate::scan::{Outline, ScanConfig, ScanError, Scanner, Step, DEFAULT_MAX_DEPTH};
+use crate::scan::{
+    validate_outlined, Outline, ScanConfig, ScanError, Scanner, Step, DEFAULT_MAX_DEPTH,
+};
 
 /// Framer settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,6 +121,33 @@ pub struct Frame<'a> {
 }
 
 impl<'a> Frame<'a> {
+    /// Validate `bytes` as exactly one JSON text (surrounding whitespace allowed) and
+    /// make it a frame, as a framer would have: for a message that arrives whole (a
+    /// line already split off, a test vector). [`offset`](Self::offset) is where the
+    /// value starts in `bytes`.
+    ///
+    /// Like [`RawJson::parse`](crate::json::RawJson::parse), but the frame also carries
+    /// where the message's nested members end, which makes
+    /// [`Message::parse`](crate::message::Message::parse) cheaper.
+    ///
+    /// ```
+    /// use qmp_core::frame::Frame;
+    /// use qmp_core::message::Message;
+    ///
+    /// let frame = Frame::parse(b" {\"return\": {}, \"id\": 1}\r\n")?;
+    /// assert_eq!((frame.offset(), frame.as_bytes()), (1, &br#"{"return": {}, "id": 1}"#[..]));
+    /// assert!(matches!(Message::parse(frame), Ok(Message::Return(_))));
+    /// # Ok::<(), qmp_core::scan::ScanError>(())
+    /// ```
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, ScanError> {
+        let (span, outline) = validate_outlined(bytes)?;
+        Ok(Self {
+            offset: span.start as u64,
+            bytes: bytes.get(span).unwrap_or_default(),
+            outline,
+        })
+    }
+
     /// The JSON text, without surrounding whitespace. Always valid strict JSON.
     pub const fn as_bytes(&self) -> &'a [u8] {
         self.bytes

@@ -216,6 +216,17 @@ impl Outline {
         outline
     }
 
+    /// Record the end of the next container, relative to the top-level value. Ends
+    /// only grow, so once one is past 4 GiB and left out, so are all later ones: none
+    /// takes another's place.
+    #[inline(always)]
+    fn record(&mut self, end: u64) {
+        if let (Some(slot), Ok(end)) = (self.ends.get_mut(self.len as usize), u32::try_from(end)) {
+            *slot = end;
+            self.len += 1;
+        }
+    }
+
     /// The end of the `n`-th container, if recorded.
     #[inline]
     pub(crate) fn end(&self, n: usize) -> Option<usize> {
@@ -387,11 +398,9 @@ pub struct Scanner {
     value_start: u64,
     /// The last byte consumed, for the line-start rule across chunk boundaries.
     last: u8,
-    /// Absolute offsets just past the first containers closed directly inside the
-    /// current (or last) top-level value; see [`Outline`].
-    nested_ends: [u64; OUTLINE_ENDS],
-    /// How many of `nested_ends` are recorded.
-    nested_len: u8,
+    /// Where the first containers directly inside the current (or last) top-level
+    /// value end.
+    outline: Outline,
 }
 
 impl Default for Scanner {
@@ -424,8 +433,7 @@ impl Scanner {
             offset: 0,
             value_start: 0,
             last: b'\n',
-            nested_ends: [0; OUTLINE_ENDS],
-            nested_len: 0,
+            outline: Outline::EMPTY,
         }
     }
 
@@ -463,20 +471,8 @@ impl Scanner {
 
     /// Where the containers directly inside the current (or last) top-level value end,
     /// relative to its start.
-    pub(crate) fn outline(&self) -> Outline {
-        let mut outline = Outline::EMPTY;
-        let recorded = self.nested_ends.get(..self.nested_len as usize);
-        for &end in recorded.unwrap_or_default() {
-            // Stop at the first end past 4 GiB: later ones must not take its place.
-            let Ok(end) = u32::try_from(end.wrapping_sub(self.value_start)) else {
-                break;
-            };
-            if let Some(slot) = outline.ends.get_mut(outline.len as usize) {
-                *slot = end;
-                outline.len += 1;
-            }
-        }
-        outline
+    pub(crate) const fn outline(&self) -> Outline {
+        self.outline
     }
 
     /// Forget any partial value or error and continue as if a new stream began at
@@ -489,7 +485,7 @@ impl Scanner {
         self.offset = offset;
         self.value_start = offset;
         self.last = last;
-        self.nested_len = 0;
+        self.outline = Outline::EMPTY;
     }
 
     /// Signal the end of input. Completes a pending top-level number or literal
@@ -565,10 +561,8 @@ impl Scanner {
             () => {
                 depth -= 1;
                 if depth == 1 {
-                    if let Some(end) = self.nested_ends.get_mut(self.nested_len as usize) {
-                        *end = self.offset + i as u64;
-                        self.nested_len += 1;
-                    }
+                    let end = (self.offset + i as u64).wrapping_sub(self.value_start);
+                    self.outline.record(end);
                 }
             };
         }
@@ -828,7 +822,7 @@ impl Scanner {
                 }
                 State::Idle => {
                     self.value_start = self.offset + i as u64;
-                    self.nested_len = 0;
+                    self.outline = Outline::EMPTY;
                     match begin_value(&mut self.stack, &mut depth, self.config.max_depth, b) {
                         Ok(next) => {
                             st = next;
@@ -1081,12 +1075,25 @@ fn begin_value(
 /// assert_eq!(validate(b"").unwrap_err().kind, ScanErrorKind::UnexpectedEnd);
 /// ```
 pub fn validate(input: &[u8]) -> Result<(), ScanError> {
+    validate_outlined(input).map(|_| ())
+}
+
+/// [`validate`], also returning where the value lies in `input` (without the
+/// surrounding whitespace) and its [`Outline`].
+pub(crate) fn validate_outlined(
+    input: &[u8],
+) -> Result<(core::ops::Range<usize>, Outline), ScanError> {
     let mut scanner = Scanner::new();
     let (used, step) = scanner.scan(input);
+    let span = |scanner: &Scanner, end: usize| {
+        let start = usize::try_from(scanner.value_start()).unwrap_or(end);
+        (start..end, scanner.outline())
+    };
     match step {
         Step::Error(e) => Err(e),
         Step::NeedMore => match scanner.finish() {
-            Ok(true) => Ok(()),
+            // A top-level number or literal, ended by the end of input.
+            Ok(true) => Ok(span(&scanner, input.len())),
             Ok(false) => Err(ScanError {
                 kind: ScanErrorKind::UnexpectedEnd,
                 offset: input.len() as u64,
@@ -1096,7 +1103,7 @@ pub fn validate(input: &[u8]) -> Result<(), ScanError> {
         Step::Complete => {
             let rest = input.get(used..).unwrap_or_default();
             match rest.iter().position(|&b| !is_ws(b)) {
-                None => Ok(()),
+                None => Ok(span(&scanner, used)),
                 Some(p) => Err(ScanError {
                     kind: ScanErrorKind::UnexpectedByte,
                     offset: (used + p) as u64,

@@ -4,7 +4,7 @@
 mod common;
 
 use common::testdata_dir;
-use qmp_core::frame::{Config, Framer};
+use qmp_core::frame::{Config, Frame, Framer};
 use qmp_core::json::RawJson;
 use qmp_core::message::{parse_request, Message};
 use serde_json::Value;
@@ -41,6 +41,10 @@ fn every_capture_frame_parses_as_serde_json_classifies_it() {
             // The frame's outline (the ends of its nested members, noted while framing)
             // changes how the message is walked, not what it says.
             assert_eq!(Message::parse(RawJson::from(frame)), Ok(message));
+            assert_eq!(
+                Frame::parse(frame.as_bytes()).map(Message::parse),
+                Ok(Ok(message))
+            );
             assert_eq!(
                 parse_request(frame, true),
                 parse_request(RawJson::from(frame), true)

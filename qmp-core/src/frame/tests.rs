@@ -389,6 +389,35 @@ fn frames_carry_the_ends_of_their_top_level_containers() {
     assert_eq!(outline(&expected[4]), Outline::EMPTY);
     check::<512>(&input[..len], Config::json(), &expected);
     check::<512>(&input[..len], QMP, &expected);
+
+    // A whole message validated on its own gets the same outline.
+    for (message, expected) in messages.iter().zip(&expected) {
+        let mut padded = [b' '; 300];
+        padded[2..2 + message.len()].copy_from_slice(message);
+        let frame = Frame::parse(&padded[..message.len() + 5]).unwrap();
+        assert_eq!((frame.offset(), frame.as_bytes()), (2, *message));
+        assert_eq!(frame.outline(), outline(expected));
+    }
+}
+
+#[test]
+fn whole_messages_parse_into_frames() {
+    let frame = Frame::parse(b"\r\n 12 \t").unwrap();
+    assert_eq!((frame.offset(), frame.as_bytes()), (3, &b"12"[..]));
+    assert_eq!(frame.outline(), Outline::EMPTY);
+    for (bad, kind, offset) in [
+        (&b""[..], ScanErrorKind::UnexpectedEnd, 0),
+        (b"  ", ScanErrorKind::UnexpectedEnd, 2),
+        (b"{} {}", ScanErrorKind::UnexpectedByte, 3),
+        (b"{\"a\": [}", ScanErrorKind::UnexpectedByte, 7),
+        (b"{\"a\": 1", ScanErrorKind::UnexpectedEnd, 7),
+    ] {
+        assert_eq!(
+            Frame::parse(bad),
+            Err(ScanError { kind, offset }),
+            "{bad:?}"
+        );
+    }
 }
 
 #[test]

@@ -164,7 +164,9 @@ impl Iterator for Chars<'_> {
 
 /// The character of the escape at the start of `raw` (which begins with `\`), and the
 /// escape's length: two bytes, six for `\uXXXX`, twelve for a surrogate pair. Invalid
-/// escapes (impossible in a validated string) give U+FFFD.
+/// escapes (impossible in a validated string) give U+FFFD. Out of line: shared by
+/// [`Chars`] and the comparisons, and rare in QMP.
+#[inline(never)]
 fn unescape(raw: &[u8]) -> (char, usize) {
     let simple = match raw.get(1) {
         Some(b'"') => '"',
@@ -203,7 +205,13 @@ fn unescape(raw: &[u8]) -> (char, usize) {
 /// The four hex digits at `raw[at..]` as a number.
 fn hex4(raw: &[u8], at: usize) -> Option<u32> {
     let digits = raw.get(at..at + 4)?;
-    digits
-        .iter()
-        .try_fold(0u32, |acc, &d| Some(acc << 4 | char::from(d).to_digit(16)?))
+    digits.iter().try_fold(0u32, |acc, &d| {
+        let digit = match d {
+            b'0'..=b'9' => d - b'0',
+            b'a'..=b'f' => d - b'a' + 10,
+            b'A'..=b'F' => d - b'A' + 10,
+            _ => return None,
+        };
+        Some(acc << 4 | u32::from(digit))
+    })
 }
