@@ -208,14 +208,16 @@ pub(crate) fn raw_string<S: Sink + ?Sized>(sink: &mut S, body: &str) -> Result<(
 }
 
 /// Decimal digits of `v` at the end of `buf`, with a leading `-` if `negative`;
-/// returns where they start. `N` must hold every digit plus the sign.
+/// returns where they start. `N` must hold every digit plus the sign; `$div10` gives
+/// `(v / 10, v % 10)`.
 macro_rules! digits {
-    ($name:ident, $ty:ty, $n:expr) => {
+    ($name:ident, $ty:ty, $n:expr, $div10:expr) => {
         fn $name(buf: &mut [u8; $n], mut v: $ty, negative: bool) -> &[u8] {
             let mut start = buf.len();
             for slot in buf.iter_mut().rev() {
-                *slot = b'0' + (v % 10) as u8;
-                v /= 10;
+                let (q, r): ($ty, u8) = $div10(v);
+                *slot = b'0' + r;
+                v = q;
                 start -= 1;
                 if v == 0 {
                     break;
@@ -232,29 +234,8 @@ macro_rules! digits {
     };
 }
 
-digits!(digits128, u128, 40);
-
-/// Decimal digits of `v` at the end of `buf`, with a leading `-` if `negative`;
-/// returns where they start.
-fn digits64(buf: &mut [u8; 21], mut v: u64, negative: bool) -> &[u8] {
-    let mut start = buf.len();
-    for slot in buf.iter_mut().rev() {
-        let (q, r) = div10(v);
-        *slot = b'0' + r;
-        v = q;
-        start -= 1;
-        if v == 0 {
-            break;
-        }
-    }
-    if negative {
-        if let Some(slot) = start.checked_sub(1).and_then(|s| buf.get_mut(s)) {
-            *slot = b'-';
-            start -= 1;
-        }
-    }
-    buf.get(start..).unwrap_or_default()
-}
+digits!(digits64, u64, 21, div10);
+digits!(digits128, u128, 40, |v: u128| (v / 10, (v % 10) as u8));
 
 /// `(v / 10, v % 10)`.
 #[cfg(target_pointer_width = "64")]
