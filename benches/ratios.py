@@ -12,7 +12,7 @@ new/estimates.json (median time). Throughput is bytes / median time, in MB/s
 serde_json's RawValue stream deserializer on the same corpus in the same run: above 1
 means the framer is faster.
 
-The `messages` groups (`typed_events`, `encode_commands`) follow in tables of their own,
+The `messages` groups (`typed_events`, `encode_commands`, `parse_reply`) follow in tables of their own,
 one row per function, with its throughput divided by each of the group's baselines, and
 then the headline ratios with the project's goal where it has one. Groups that were not
 run are left out.
@@ -66,7 +66,10 @@ MESSAGE_GROUPS = {
         ],
         ["serde_json/to_writer", "serde_json_core/to_slice"],
     ),
+    "parse_reply": (["qmp/frame", "qmp/raw_json"], ["qmp/raw_json"]),
 }
+# Groups whose tables also give the median time of one iteration.
+TIMED_GROUPS = {"parse_reply"}
 # (group, numerator, denominator, goal or None)
 HEADLINES = [
     ("typed_events", "qmp/typed", "serde_json_core/envelope", 3.0),
@@ -175,11 +178,15 @@ def print_messages(results: dict) -> None:
         sizes = " / ".join(str(s) for s in sorted({size for size, _ in entries.values()}))
         print(f"{group} ({sizes} bytes)")
         print()
-        header = ["function", "MB/s"] + [f"÷ {b}" for b in baselines]
+        timed = group in TIMED_GROUPS
+        header = ["function", "MB/s"] + (["µs"] if timed else [])
+        header += [f"÷ {b}" for b in baselines]
         print("| " + " | ".join(header) + " |")
         print("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
         for function in functions:
             row = [function, f"{speeds[function]:.0f}"]
+            if timed:
+                row.append(f"{entries[function][1] / 1000:.3f}")
             row += [ratio(speeds[function], speeds.get(b)) for b in baselines]
             print("| " + " | ".join(row) + " |")
         print()

@@ -57,6 +57,15 @@
 //!
 //! The setup checks that all four produce byte-identical output, and that it parses
 //! (serde_json) into the expected commands.
+//!
+//! # `parse_reply`
+//!
+//! `Message::parse` of the real 236 KB `query-qmp-schema` reply (`{"return": [...],
+//! "id": "schema"}`), validated before timing: `qmp/frame` from a `Frame`, whose outline
+//! gives the end of `return`, and `qmp/raw_json` from the same text as a `RawJson`, which
+//! walks the whole array to reach `id`. `Throughput::Bytes` is the reply's size, so the
+//! MB/s say how much JSON one parse stands for; `ratios.py` also prints the time per
+//! parse.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -723,9 +732,41 @@ fn config() -> Criterion {
         .sample_size(20)
 }
 
+// ---------------------------------------------------------------------------------------
+// parse_reply
+// ---------------------------------------------------------------------------------------
+
+/// `Message::parse` of the real 236 KB `query-qmp-schema` reply, already validated:
+/// from a `Frame` (which knows where `return` ends) and from the same text as a
+/// `RawJson` (which has to walk `return` to find the `id` after it).
+fn parse_reply(c: &mut Criterion) {
+    let schema = qmp_benches::schema();
+    let frame = Frame::parse(&schema).expect("the schema reply is valid JSON");
+    let raw = RawJson::from(frame);
+    let expected = Message::parse(raw).expect("a reply");
+    assert_eq!(Message::parse(frame), Ok(expected));
+    let Message::Return(ret) = expected else {
+        panic!("not a return")
+    };
+    assert!(ret.value.as_bytes().len() > 200_000, "the whole schema");
+    assert!(ret
+        .id
+        .is_some_and(|id| id.as_str().is_some_and(|s| s == "schema")));
+
+    let mut group = c.benchmark_group("parse_reply");
+    group.throughput(Throughput::Bytes(frame.len() as u64));
+    group.bench_function("qmp/frame", |b| {
+        b.iter(|| Message::parse(black_box(frame)).expect("a reply"))
+    });
+    group.bench_function("qmp/raw_json", |b| {
+        b.iter(|| Message::parse(black_box(raw)).expect("a reply"))
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = messages;
     config = config();
-    targets = typed_events, encode_commands
+    targets = typed_events, encode_commands, parse_reply
 }
 criterion_main!(messages);

@@ -33,8 +33,9 @@ use crate::scan::Outline;
 ///
 /// From a frame, parsing is cheaper: the framer noted where the message's nested
 /// members (`data`, `timestamp`, `return`, `arguments`, …) end while it validated them,
-/// so parsing does not walk them a second time, and its cost no longer grows with the
-/// size of a reply. The result is the same either way.
+/// so parsing does not walk them a second time. For a large reply, what is left is the
+/// frame's one UTF-8 check, which any [`RawJson`] needs. The result is the same either
+/// way.
 #[derive(Clone, Copy, Debug)]
 pub struct Source<'a> {
     json: RawJson<'a>,
