@@ -1,7 +1,7 @@
 //! Direct decoding of the schema's structs from a [`RawJson`] object: one walk over its
 //! members, no serde.
 //!
-//! [`from_members!`] implements [`FromJson`](super::FromJson) for a struct from the list
+//! `from_members!` implements [`FromJson`](super::FromJson) for a struct from the list
 //! of its fields (`field`, or `field = "wire-name"` when the names differ). The
 //! generated `from_json` is a few calls, because the work happens in shared,
 //! non-generic functions:
