@@ -107,7 +107,7 @@ fn handle(frame: Frame<'_>, tx: &mut [u8], next_id: &mut u64) {
 /// Decode the payloads of the events this firmware cares about, and read a field of
 /// each. Only these two decoders are linked.
 #[cfg(all(feature = "typed-events", not(feature = "all-events")))]
-fn on_event(event: &message::Event<'_>) {
+fn on_event(event: &message::EventMessage<'_>) {
     if let Some(spice) = SpiceConnected::from_message(event) {
         match spice {
             Ok(spice) => {
@@ -134,7 +134,7 @@ fn on_event(event: &message::Event<'_>) {
 
 /// Decode any event of the catalogue by name: links all 25 decoders.
 #[cfg(feature = "all-events")]
-fn on_event(event: &message::Event<'_>) {
+fn on_event(event: &message::EventMessage<'_>) {
     match Event::from_message(event) {
         Ok(Event::SpiceConnected(spice)) => {
             black_box(spice.client.port);
@@ -154,7 +154,7 @@ fn on_event(event: &message::Event<'_>) {
 
 /// Without typed events: the name and the raw payload only.
 #[cfg(not(feature = "typed-events"))]
-fn on_event(event: &message::Event<'_>) {
+fn on_event(event: &message::EventMessage<'_>) {
     black_box(event.name);
     black_box(event.data);
 }

@@ -127,7 +127,7 @@ fn kind(frame: &Frame<'_>) -> String {
         Ok(Message::Return(_)) => "return".into(),
         Ok(Message::Error(e)) => format!("error {}", e.class.name()),
         Ok(Message::Event(e)) => format!("event {}", e.name),
-        Ok(Message::Command(c)) => format!("command {}", c.name),
+        Ok(Message::Request(c)) => format!("command {}", c.name),
         Err(e) => format!("not a QMP message: {e}"),
     }
 }

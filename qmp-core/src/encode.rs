@@ -55,8 +55,8 @@
 //!
 //! The parts of a [`Message`](crate::message::Message) fit these parameters as they are:
 //! `JsonStr` names and descriptions, `Option<RawJson>` arguments and data, ids as
-//! [`Id::Raw`], an [`ErrorClass`] as the class, a [`message::Version`] converted into
-//! [`Version`], the raw `capabilities` array, and the message model's [`Timestamp`].
+//! [`Id::Raw`], an [`ErrorClass`] as the class, the [`Version`], the raw `capabilities`
+//! array, and the [`Timestamp`]; [`message()`] writes a whole [`Message`].
 //!
 //! # No trailing newline
 //!
@@ -98,7 +98,7 @@
 //! let mut sink = SliceSink::new(&mut buf);
 //! encode::command(&mut sink, "qmp_capabilities", (), None)?;
 //! assert_eq!(sink.written(), br#"{"execute":"qmp_capabilities"}"#);
-//! # Ok::<(), encode::EncodeError<qmp_core::json::BufferFull>>(())
+//! # Ok::<(), encode::EncodeError<qmp_core::encode::BufferFull>>(())
 //! ```
 
 mod ser;
@@ -110,10 +110,10 @@ use core::fmt;
 use serde::Serialize;
 
 pub use ser::{Compound, Serializer};
-pub use sink::{Sink, SliceSink, WriteError, WriterSink};
+pub use sink::{BufferFull, Sink, SliceSink, WriteError, WriterSink};
 
-use crate::json::{BufferFull, JsonStr, RawJson};
-use crate::message::{self, ErrorClass, QemuVersion, Timestamp};
+use crate::json::{JsonStr, RawJson};
+use crate::message::{ErrorClass, Message, QemuVersion, Timestamp, Version};
 
 /// Why encoding failed.
 ///
@@ -280,41 +280,6 @@ impl<'a> From<&'a str> for Id<'a> {
 impl<'a> From<RawJson<'a>> for Id<'a> {
     fn from(v: RawJson<'a>) -> Self {
         Self::Raw(v)
-    }
-}
-
-/// The version a [`greeting`] announces (QEMU's `VersionInfo`): the message model's
-/// [`message::Version`], with a package string that can also be plain Rust text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Version<'a> {
-    /// The QEMU version: a `major`/`minor`/`micro` triple (0.13 and later) or the 0.12
-    /// string form.
-    pub qemu: QemuVersion<'a>,
-    /// The package string (`""` upstream, a distribution or `git describe` string
-    /// elsewhere); left out when `None`.
-    pub package: Option<Text<'a>>,
-}
-
-impl<'a> Version<'a> {
-    /// The modern form: a version triple and a package string.
-    pub const fn new(major: u64, minor: u64, micro: u64, package: &'a str) -> Self {
-        Self {
-            qemu: QemuVersion::Triple {
-                major,
-                minor,
-                micro,
-            },
-            package: Some(Text::Str(package)),
-        }
-    }
-}
-
-impl<'a> From<message::Version<'a>> for Version<'a> {
-    fn from(v: message::Version<'a>) -> Self {
-        Self {
-            qemu: v.qemu,
-            package: v.package.map(Text::Json),
-        }
     }
 }
 
@@ -559,7 +524,7 @@ fn command_as<S: Sink + ?Sized, P: Payload + ?Sized>(
 /// let args = RawJson::parse(br#"{"path": "/machine"}"#).unwrap();
 /// encode::command(&mut sink, "qom-list", args, Some(Id::U64(7)))?;
 /// assert_eq!(sink.written(), br#"{"execute":"qom-list","arguments":{"path":"/machine"},"id":7}"#);
-/// # Ok::<(), encode::EncodeError<qmp_core::json::BufferFull>>(())
+/// # Ok::<(), encode::EncodeError<qmp_core::encode::BufferFull>>(())
 /// ```
 pub fn command<'n, S: Sink + ?Sized>(
     sink: &mut S,
@@ -613,7 +578,7 @@ pub fn success<S: Sink + ?Sized>(
 ///     sink.written(),
 ///     br#"{"id":"x","error":{"class":"CommandNotFound","desc":"The command foo has not been found"}}"#,
 /// );
-/// # Ok::<(), encode::EncodeError<qmp_core::json::BufferFull>>(())
+/// # Ok::<(), encode::EncodeError<qmp_core::encode::BufferFull>>(())
 /// ```
 pub fn error<'c, 'd, S: Sink + ?Sized>(
     sink: &mut S,
@@ -681,7 +646,7 @@ fn error_as<S: Sink + ?Sized, P: Payload + ?Sized>(
 ///     sink.written(),
 ///     br#"{"timestamp":{"seconds":1755977653,"microseconds":248749},"event":"RESUME"}"#,
 /// );
-/// # Ok::<(), encode::EncodeError<qmp_core::json::BufferFull>>(())
+/// # Ok::<(), encode::EncodeError<qmp_core::encode::BufferFull>>(())
 /// ```
 pub fn event<'n, S: Sink + ?Sized>(
     sink: &mut S,
@@ -709,16 +674,17 @@ pub fn event<'n, S: Sink + ?Sized>(
 /// received greeting.
 ///
 /// ```
-/// use qmp_core::encode::{self, Ser, SliceSink, Version};
+/// use qmp_core::encode::{self, Ser, SliceSink};
+/// use qmp_core::message::Version;
 ///
 /// let mut buf = [0u8; 128];
 /// let mut sink = SliceSink::new(&mut buf);
-/// encode::greeting(&mut sink, Some(Version::new(10, 0, 2, "")), Ser(["oob"]))?;
+/// encode::greeting(&mut sink, Some(Version::new(10, 0, 2)), Ser(["oob"]))?;
 /// assert_eq!(
 ///     sink.written(),
 ///     br#"{"QMP":{"version":{"qemu":{"micro":2,"minor":0,"major":10},"package":""},"capabilities":["oob"]}}"#,
 /// );
-/// # Ok::<(), encode::EncodeError<qmp_core::json::BufferFull>>(())
+/// # Ok::<(), encode::EncodeError<qmp_core::encode::BufferFull>>(())
 /// ```
 pub fn greeting<S: Sink + ?Sized>(
     sink: &mut S,
@@ -746,13 +712,55 @@ pub fn greeting<S: Sink + ?Sized>(
         }
         if let Some(package) = version.package {
             sink.write(b",\"package\":")?;
-            text(sink, package)?;
+            write::raw_string(sink, package.raw())?;
         }
         sink.write(b"},")?;
     }
     checked(sink, b"\"capabilities\":", Expect::Array, &capabilities)?;
     sink.write(b"}}")?;
     Ok(())
+}
+
+/// Any [`Message`], as the function for its kind writes it: in QEMU's member order,
+/// compact and ASCII-only. [`Message::parse`] of the output gives back an equal message.
+///
+/// ```
+/// use qmp_core::encode::{self, SliceSink};
+/// use qmp_core::message::Message;
+/// use qmp_core::json::RawJson;
+///
+/// let json = RawJson::parse(br#"{ "id": 3, "return": { "running": true } }"#).unwrap();
+/// let mut buf = [0u8; 64];
+/// let mut sink = SliceSink::new(&mut buf);
+/// encode::message(&mut sink, &Message::parse(json).unwrap())?;
+/// assert_eq!(sink.written(), br#"{"return":{"running":true},"id":3}"#);
+/// # Ok::<(), encode::EncodeError<encode::BufferFull>>(())
+/// ```
+pub fn message<S: Sink + ?Sized>(
+    sink: &mut S,
+    message: &Message<'_>,
+) -> Result<(), EncodeError<S::Error>> {
+    match *message {
+        Message::Greeting(g) => greeting(sink, g.version, g.capabilities),
+        Message::Request(r) if r.oob => command_oob(sink, r.name, r.arguments, r.id.map(Id::Raw)),
+        Message::Request(r) => command(sink, r.name, r.arguments, r.id.map(Id::Raw)),
+        Message::Return(r) => success(sink, r.value, r.id.map(Id::Raw)),
+        Message::Error(e) => match e.data {
+            Some(data) => error_with_data(sink, e.class, e.desc, data, e.id.map(Id::Raw)),
+            None => error(sink, e.class, e.desc, e.id.map(Id::Raw)),
+        },
+        Message::Event(e) => event(sink, e.name, e.data, e.timestamp),
+    }
+}
+
+/// [`message()`] into `buf`; returns the length written.
+pub fn message_to_slice(
+    message: &Message<'_>,
+    buf: &mut [u8],
+) -> Result<usize, EncodeError<BufferFull>> {
+    let mut sink = SliceSink::new(buf);
+    self::message(&mut sink, message)?;
+    Ok(sink.len())
 }
 
 /// The byte that forces QEMU's JSON parser back into a known state: `0xFF`.
@@ -781,7 +789,7 @@ pub fn value<S: Sink + ?Sized>(
 /// let mut buf = [0u8; 32];
 /// let n = qmp_core::encode::to_slice(&("a/b", 1.5, None::<u8>), &mut buf)?;
 /// assert_eq!(&buf[..n], br#"["a/b",1.5,null]"#);
-/// # Ok::<(), qmp_core::encode::EncodeError<qmp_core::json::BufferFull>>(())
+/// # Ok::<(), qmp_core::encode::EncodeError<qmp_core::encode::BufferFull>>(())
 /// ```
 pub fn to_slice<T: Serialize + ?Sized>(
     value: &T,

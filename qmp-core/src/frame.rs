@@ -31,7 +31,7 @@
 //! The byte that revealed the error is examined too, so a message cut short by a new
 //! message at the start of a line loses only itself.
 //!
-//! With [`Config::line_start_resync`] (on by default), a `{` at the start of a line that
+//! With [`ScanConfig::line_start_interrupts`] (on by default), a `{` at the start of a line that
 //! arrives where an unfinished message expects a nested value is also taken as a new
 //! message: the unfinished one is reported as [`ScanErrorKind::Interrupted`]. QEMU never
 //! writes such a line inside a message, so this only fires on truncated input; turn it off
@@ -65,51 +65,7 @@ use core::fmt;
 
 #[cfg(doc)]
 use crate::scan::ScanErrorKind;
-use crate::scan::{
-    validate_outlined, Outline, ScanConfig, ScanError, Scanner, Step, DEFAULT_MAX_DEPTH,
-};
-
-/// Framer settings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Config {
-    /// Maximum nesting depth (default 1024, as QEMU; at most
-    /// [`MAX_DEPTH_LIMIT`](crate::scan::MAX_DEPTH_LIMIT)).
-    pub max_depth: u16,
-    /// Take a `{` at the start of a line inside an unfinished message as the start of a
-    /// new message (default on). See the [module docs](self).
-    pub line_start_resync: bool,
-}
-
-impl Config {
-    /// The defaults for QMP streams: depth 1024, line-start resync on.
-    pub const fn qmp() -> Self {
-        Self {
-            max_depth: DEFAULT_MAX_DEPTH,
-            line_start_resync: true,
-        }
-    }
-
-    /// Settings for arbitrary concatenated JSON: depth 1024, line-start resync off.
-    pub const fn json() -> Self {
-        Self {
-            max_depth: DEFAULT_MAX_DEPTH,
-            line_start_resync: false,
-        }
-    }
-
-    /// The same settings with another maximum depth.
-    pub const fn with_max_depth(mut self, max_depth: u16) -> Self {
-        self.max_depth = max_depth;
-        self
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self::qmp()
-    }
-}
+use crate::scan::{validate_outlined, Outline, ScanConfig, ScanError, Scanner, Step};
 
 /// One complete top-level JSON text, borrowed from the framer's buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -285,7 +241,6 @@ enum Mode {
 pub struct Framer<B> {
     buf: B,
     scanner: Scanner,
-    config: Config,
     /// Start of the bytes still needed (the current frame, or unscanned bytes).
     head: usize,
     /// End of the scanned bytes.
@@ -300,13 +255,13 @@ pub struct Framer<B> {
 }
 
 impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
-    /// A framer over `buf` with the QMP defaults ([`Config::qmp`]).
+    /// A framer over `buf` with the QMP defaults ([`ScanConfig::qmp`]).
     ///
     /// # Panics
     ///
     /// If `buf` is empty.
     pub fn new(buf: B) -> Self {
-        Self::with_config(buf, Config::qmp())
+        Self::with_config(buf, ScanConfig::qmp())
     }
 
     /// A framer over `buf` with the given settings.
@@ -314,18 +269,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
     /// # Panics
     ///
     /// If `buf` is empty: such a framer could never take a byte.
-    pub fn with_config(buf: B, config: Config) -> Self {
+    pub fn with_config(buf: B, config: ScanConfig) -> Self {
         assert!(
             !buf.as_ref().is_empty(),
             "a Framer needs a non-empty buffer"
         );
         Self {
             buf,
-            scanner: Scanner::with_config(ScanConfig {
-                max_depth: config.max_depth,
-                line_start_interrupts: config.line_start_resync,
-            }),
-            config,
+            scanner: Scanner::with_config(config),
             head: 0,
             pos: 0,
             tail: 0,
@@ -336,8 +287,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
     }
 
     /// The settings in use.
-    pub fn config(&self) -> Config {
-        self.config
+    pub fn config(&self) -> ScanConfig {
+        self.scanner.config()
     }
 
     /// The buffer size: the largest frame that can be handed out.

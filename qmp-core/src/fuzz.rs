@@ -31,10 +31,11 @@ use serde::ser::{
     SerializeTupleStruct, SerializeTupleVariant, Serializer,
 };
 
-use crate::encode::{self, EmptyObject, EncodeError, Id, Ser, SliceSink, Text, Version};
-use crate::frame::{Config, Frame, FrameError, Framer};
-use crate::json::{BufferFull, JsonStr, Kind, RawJson};
-use crate::message::{self, ErrorClass, Message, QemuVersion, Timestamp};
+use crate::encode::{self, BufferFull, EmptyObject, EncodeError, Id, Ser, SliceSink, Text};
+use crate::frame::{Frame, FrameError, Framer};
+use crate::json::{JsonStr, Kind, RawJson};
+use crate::message::{self, ErrorClass, Message, QemuVersion, Timestamp, Version};
+use crate::scan::ScanConfig;
 use crate::scan::{validate, Outline};
 use crate::schema::commands::{
     Command, QueryCommands, QueryName, QueryQmpSchema, QuerySpice, QueryStatus, QueryVersion,
@@ -470,8 +471,8 @@ fn split_header(input: &[u8]) -> (u8, &[u8], &[u8]) {
 /// exactly the same frames and errors, item by item.
 ///
 /// Input: `[settings, n, schedule[n], data...]`. Settings: bits 0–2 pick the buffer size
-/// (1, 2, 3, 7, 16, 64, 512, 4096), bit 3 [`Config::json`] instead of
-/// [`Config::qmp`], bits 4–5 the maximum depth (1024, 1, 2, 5), bit 7 the whole-input
+/// (1, 2, 3, 7, 16, 64, 512, 4096), bit 3 [`ScanConfig::json`] instead of
+/// [`ScanConfig::qmp`], bits 4–5 the maximum depth (1024, 1, 2, 5), bit 7 the whole-input
 /// feeder reads through `spare_mut`. Each schedule byte is one step, cycled: `0` calls
 /// `finish` (both feeders do, at the same stream offset); otherwise bits 0–5 give a chunk
 /// length (0 → 1, 63 → 1000), bit 6 feeds it through `spare_mut` + `commit`, bit 7 adds
@@ -485,9 +486,9 @@ pub fn frame_chunks(input: &[u8]) {
     let (settings, schedule, data) = split_header(input);
     let cap = CAPACITIES[usize::from(settings & 7)];
     let config = if settings & 8 != 0 {
-        Config::json()
+        ScanConfig::json()
     } else {
-        Config::qmp()
+        ScanConfig::qmp()
     };
     let config = config.with_max_depth(DEPTHS[usize::from((settings >> 4) & 3)]);
     // Buffers no bigger than needed, so that small ones do not pay for zeroing big ones.
@@ -498,7 +499,13 @@ pub fn frame_chunks(input: &[u8]) {
     }
 }
 
-fn chunks<const C: usize>(settings: u8, schedule: &[u8], data: &[u8], cap: usize, config: Config) {
+fn chunks<const C: usize>(
+    settings: u8,
+    schedule: &[u8],
+    data: &[u8],
+    cap: usize,
+    config: ScanConfig,
+) {
     let mut buf_a = [0u8; C];
     let mut buf_b = [0u8; C];
     let mut scratch_a = [0u8; C];
@@ -592,7 +599,7 @@ fn chunks<const C: usize>(settings: u8, schedule: &[u8], data: &[u8], cap: usize
 const DIFF_CAPACITY: usize = 16 * 1024;
 
 /// Compare our JSON verdicts with a reference parser's: [`validate`] on the whole input,
-/// and every frame the framer ([`Config::json`]) finds in it, must be accepted or
+/// and every frame the framer ([`ScanConfig::json`]) finds in it, must be accepted or
 /// rejected as the reference does (`None` from the reference: it cannot judge, skip).
 /// A valid input that fits the buffer must also frame as exactly one frame.
 pub fn json_differential(input: &[u8], reference: impl Fn(&[u8]) -> Option<bool>) {
@@ -613,7 +620,7 @@ fn differential<const N: usize>(input: &[u8], reference: impl Fn(&[u8]) -> Optio
             "validate says {ours:?}, the reference says accepted={theirs}"
         );
     }
-    let mut framer = Framer::with_config([0u8; N], Config::json());
+    let mut framer = Framer::with_config([0u8; N], ScanConfig::json());
     let mut frames = 0usize;
     let mut only: Option<(u64, usize)> = None;
     for_each_frame(&mut framer, input, |frame| {
@@ -687,7 +694,7 @@ fn roundtrip<const E: usize>(frame: Frame<'_>, bufs: &mut [[u8; E]; 3]) {
     let Ok(first) = parsed else {
         return;
     };
-    if let (Ok(req), Message::Command(cmd)) = (request, first) {
+    if let (Ok(req), Message::Request(cmd)) = (request, first) {
         // Both accept it: QEMU's server-side rules and the client-side classification
         // must see the same command.
         assert_eq!(req.name.raw(), cmd.name.raw());
@@ -695,12 +702,13 @@ fn roundtrip<const E: usize>(frame: Frame<'_>, bufs: &mut [[u8; E]; 3]) {
         assert!(opt_json_eq(req.arguments, cmd.arguments));
         assert!(opt_json_eq(req.id, cmd.id));
     }
-    let n = first
-        .to_slice(enc)
+    let n = encode::message_to_slice(&first, enc)
         .expect("a parsed message must encode into 3x its size");
     let encoded = &enc[..n];
     assert_compact_ascii(encoded);
-    assert_buffer_sizes(scratch, encoded, |buf| first.to_slice(buf));
+    assert_buffer_sizes(scratch, encoded, |buf| {
+        encode::message_to_slice(&first, buf)
+    });
 
     let mut framer = Framer::new(&mut framer_buf[..]);
     assert_eq!(framer.push(encoded), n);
@@ -712,7 +720,7 @@ fn roundtrip<const E: usize>(frame: Frame<'_>, bufs: &mut [[u8; E]; 3]) {
     assert_eq!(frame.as_bytes(), encoded, "the encoding frames differently");
     let second = Message::parse(frame).expect("the encoding must parse back");
     assert_same_message(&first, &second);
-    let n2 = second.to_slice(scratch).expect("must encode again");
+    let n2 = encode::message_to_slice(&second, scratch).expect("must encode again");
     assert!(
         json_eq(encoded, &scratch[..n2]),
         "re-encoding changed the meaning"
@@ -751,7 +759,7 @@ fn assert_same_message(a: &Message<'_>, b: &Message<'_>) {
             };
             version && json_eq(x.capabilities.as_bytes(), y.capabilities.as_bytes())
         }
-        (Message::Command(x), Message::Command(y)) => {
+        (Message::Request(x), Message::Request(y)) => {
             str_eq(x.name, y.name)
                 && x.oob == y.oob
                 && opt_json_eq(x.arguments, y.arguments)
@@ -1393,7 +1401,10 @@ fn encode_sized<const N: usize>(
                 minor: r.u64(),
                 micro: r.u64(),
             },
-            package: (r.byte() & 1 == 0).then(|| r.text()),
+            package: (r.byte() & 1 == 0).then(|| r.text()).and_then(|t| match t {
+                Text::Str(s) => JsonStr::from_text(s),
+                Text::Json(s) => Some(s),
+            }),
         }),
         _ => {
             let text = r.raw().and_then(|v| v.as_str());
@@ -1467,7 +1478,7 @@ fn encode_sized<const N: usize>(
         Some(g) => w.matches(g),
     };
     let ok = match (kind, message) {
-        (0 | 1, Ok(Message::Command(c))) => {
+        (0 | 1, Ok(Message::Request(c))) => {
             text_matches(name, c.name)
                 && c.oob == (kind == 1)
                 && payload_matches(c.arguments)
@@ -1502,7 +1513,7 @@ fn encode_sized<const N: usize>(
                     };
                     let package = match (want.package, got.package) {
                         (None, None) => true,
-                        (Some(a), Some(b)) => text_matches(a, b),
+                        (Some(a), Some(b)) => str_eq(a, b),
                         _ => false,
                     };
                     qemu && package
@@ -1622,7 +1633,7 @@ fn check_basic(
     }
 }
 
-fn typed_event<const N: usize>(event: &message::Event<'_>, tracker: &mut SpiceSessions<N>) {
+fn typed_event<const N: usize>(event: &message::EventMessage<'_>, tracker: &mut SpiceSessions<N>) {
     for name in EVENT_NAMES {
         if let Ok(ev) = TypedEvent::decode(name, event.data) {
             assert_eq!(ev.name(), name);

@@ -27,7 +27,7 @@ mod string;
 
 use core::fmt;
 
-pub use string::{BufferFull, Chars, JsonStr};
+pub use string::{BufferTooSmall, Chars, JsonStr};
 
 use crate::frame::Frame;
 use crate::scan::{is_delim, skip_plain, validate, Outline, ScanError};

@@ -1,8 +1,8 @@
 //! The QMP message model: a frame becomes a [`Message`] without allocating.
 //!
 //! [`Message::parse`] classifies a validated JSON object by its top-level key, as QEMU's
-//! own clients do: `QMP` → [`Greeting`], `execute`/`exec-oob` → [`Command`], `return` →
-//! [`Return`], `error` → [`ErrorReply`], `event` → [`Event`]. Members may come in any
+//! own clients do: `QMP` → [`Greeting`], `execute`/`exec-oob` → [`Request`], `return` →
+//! [`Return`], `error` → [`ErrorReply`], `event` → [`EventMessage`]. Members may come in any
 //! order; unknown members are ignored but stay reachable through the frame's [`RawJson`]; a
 //! repeated protocol member is rejected. Every part borrows the frame.
 //!
@@ -23,9 +23,8 @@
 
 use core::fmt;
 
-use crate::encode::{self, EncodeError, Id, Sink, SliceSink};
 use crate::frame::Frame;
-use crate::json::{BufferFull, JsonStr, Kind, RawJson};
+use crate::json::{JsonStr, Kind, RawJson};
 use crate::scan::Outline;
 
 /// What [`Message::parse`] and [`parse_request`] read: a [`Frame`] straight from the
@@ -66,13 +65,13 @@ pub enum Message<'a> {
     /// The server's greeting.
     Greeting(Greeting<'a>),
     /// A command from a client.
-    Command(Command<'a>),
+    Request(Request<'a>),
     /// A successful reply.
     Return(Return<'a>),
     /// An error reply.
     Error(ErrorReply<'a>),
     /// An asynchronous event.
-    Event(Event<'a>),
+    Event(EventMessage<'a>),
 }
 
 /// The greeting, in any of its historical forms.
@@ -102,6 +101,30 @@ pub struct Version<'a> {
     pub package: Option<JsonStr<'a>>,
 }
 
+impl<'a> Version<'a> {
+    /// The modern form, `{"qemu": {"micro": .., "minor": .., "major": ..}, "package": ""}`,
+    /// as an upstream QEMU announces it. Give a package string with
+    /// [`with_package`](Self::with_package).
+    pub const fn new(major: u64, minor: u64, micro: u64) -> Self {
+        Self {
+            qemu: QemuVersion::Triple {
+                major,
+                minor,
+                micro,
+            },
+            package: Some(JsonStr::EMPTY),
+        }
+    }
+
+    /// The same version with another package string (a distribution's, or `git
+    /// describe`'s); `None` leaves the member out. Make one from Rust text with
+    /// [`JsonStr::from_text`].
+    pub const fn with_package(mut self, package: Option<JsonStr<'a>>) -> Self {
+        self.package = package;
+        self
+    }
+}
+
 /// QEMU's version: a triple since 0.13, a string in 0.12.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QemuVersion<'a> {
@@ -118,9 +141,11 @@ pub enum QemuVersion<'a> {
     Text(JsonStr<'a>),
 }
 
-/// A command: `{"execute": NAME, "arguments": {...}, "id": ANY}` or the `exec-oob` form.
+/// A command as it travels: `{"execute": NAME, "arguments": {...}, "id": ANY}` or the
+/// `exec-oob` form, its arguments still raw JSON. (A command as a Rust type is a
+/// [`schema::Command`](crate::schema::Command).)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Command<'a> {
+pub struct Request<'a> {
     /// The command name.
     pub name: JsonStr<'a>,
     /// Sent as `exec-oob` (or with the QEMU 2.12 `control: {"run-oob": true}` form).
@@ -206,7 +231,7 @@ impl<'a> ErrorClass<'a> {
 
 /// An event: `{"timestamp": {...}, "event": NAME, "data": {...}}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Event<'a> {
+pub struct EventMessage<'a> {
     /// The event name.
     pub name: JsonStr<'a>,
     /// The payload; absent for events without data.
@@ -260,7 +285,7 @@ impl core::error::Error for MessageError {}
 
 /// The top-level members a message can have, collected in one pass.
 #[derive(Default)]
-struct Members<'a> {
+struct ProtocolMembers<'a> {
     qmp: Option<RawJson<'a>>,
     execute: Option<RawJson<'a>>,
     exec_oob: Option<RawJson<'a>>,
@@ -276,7 +301,7 @@ struct Members<'a> {
     unknown: Option<JsonStr<'a>>,
 }
 
-impl<'a> Members<'a> {
+impl<'a> ProtocolMembers<'a> {
     fn collect(Source { json, outline }: Source<'a>) -> Result<Self, MessageError> {
         if json.kind() != Kind::Object {
             return Err(MessageError::NotAnObject);
@@ -361,7 +386,7 @@ impl<'a> Message<'a> {
     /// Classify and check a message: a [`Frame`] (the cheaper way, see [`Source`]) or a
     /// [`RawJson`]. See the [module docs](self).
     pub fn parse(source: impl Into<Source<'a>>) -> Result<Self, MessageError> {
-        let m = Members::collect(source.into())?;
+        let m = ProtocolMembers::collect(source.into())?;
         let kinds = [
             m.qmp.is_some(),
             m.execute.is_some() || m.exec_oob.is_some(),
@@ -378,7 +403,7 @@ impl<'a> Message<'a> {
             return parse_greeting(object(qmp, "QMP")?).map(Message::Greeting);
         }
         if m.execute.is_some() || m.exec_oob.is_some() {
-            return parse_command(&m).map(Message::Command);
+            return parse_command(&m).map(Message::Request);
         }
         if let Some(value) = m.ret {
             return Ok(Message::Return(Return { value, id: m.id }));
@@ -422,7 +447,7 @@ impl<'a> Message<'a> {
             seconds: int(seconds, "seconds")?,
             microseconds: int(microseconds, "microseconds")?,
         };
-        Ok(Message::Event(Event {
+        Ok(Message::Event(EventMessage {
             name,
             data,
             timestamp,
@@ -469,14 +494,14 @@ fn parse_greeting(qmp: RawJson<'_>) -> Result<Greeting<'_>, MessageError> {
     })
 }
 
-fn parse_command<'a>(m: &Members<'a>) -> Result<Command<'a>, MessageError> {
+fn parse_command<'a>(m: &ProtocolMembers<'a>) -> Result<Request<'a>, MessageError> {
     let (name, oob) = match (m.execute, m.exec_oob) {
         (Some(name), None) => (string(name, "execute")?, run_oob(m.control)),
         (None, Some(name)) => (string(name, "exec-oob")?, true),
         _ => return Err(MessageError::Ambiguous),
     };
     let arguments = m.arguments.map(|a| object(a, "arguments")).transpose()?;
-    Ok(Command {
+    Ok(Request {
         name,
         oob,
         arguments,
@@ -492,43 +517,11 @@ fn run_oob(control: Option<RawJson<'_>>) -> bool {
         .unwrap_or(false)
 }
 
-impl Message<'_> {
-    /// Write the message as compact, ASCII-only JSON in QEMU's member order (see
-    /// [`encode`]). `Message::parse` of the output gives back an equal
-    /// message.
-    pub fn encode<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<(), EncodeError<S::Error>> {
-        match *self {
-            Message::Greeting(g) => {
-                encode::greeting(sink, g.version.map(encode::Version::from), g.capabilities)
-            }
-            Message::Command(c) if c.oob => {
-                encode::command_oob(sink, c.name, c.arguments, c.id.map(Id::Raw))
-            }
-            Message::Command(c) => encode::command(sink, c.name, c.arguments, c.id.map(Id::Raw)),
-            Message::Return(r) => encode::success(sink, r.value, r.id.map(Id::Raw)),
-            Message::Error(e) => match e.data {
-                Some(data) => {
-                    encode::error_with_data(sink, e.class, e.desc, data, e.id.map(Id::Raw))
-                }
-                None => encode::error(sink, e.class, e.desc, e.id.map(Id::Raw)),
-            },
-            Message::Event(e) => encode::event(sink, e.name, e.data, e.timestamp),
-        }
-    }
-
-    /// [`encode`](Self::encode) into `buf`; returns the length written.
-    pub fn to_slice(&self, buf: &mut [u8]) -> Result<usize, EncodeError<BufferFull>> {
-        let mut sink = SliceSink::new(buf);
-        self.encode(&mut sink)?;
-        Ok(sink.len())
-    }
-}
-
 impl<'a> Message<'a> {
     /// The id of a command or reply, if any.
     pub fn id(&self) -> Option<RawJson<'a>> {
         match self {
-            Self::Command(c) => c.id,
+            Self::Request(r) => r.id,
             Self::Return(r) => r.id,
             Self::Error(e) => e.id,
             Self::Greeting(_) | Self::Event(_) => None,
@@ -587,7 +580,7 @@ pub struct Refused<'a> {
 pub fn parse_request<'a>(
     source: impl Into<Source<'a>>,
     oob_enabled: bool,
-) -> Result<Command<'a>, Refused<'a>> {
+) -> Result<Request<'a>, Refused<'a>> {
     let Source { json, outline } = source.into();
     if json.kind() != Kind::Object {
         return Err(Refused {
@@ -627,7 +620,7 @@ pub fn parse_request<'a>(
     if arguments.is_some_and(|a| a.kind() != Kind::Object) {
         return Err(refuse(RequestError::ArgumentsNotObject));
     }
-    Ok(Command {
+    Ok(Request {
         name,
         oob,
         arguments,

@@ -58,7 +58,7 @@ pub enum ScanErrorKind {
     UnexpectedEnd,
     /// A `{` at the start of a line, where a value inside an unfinished message was
     /// expected: the framer's line-start rule takes it as the start of a new message. See
-    /// [`crate::frame::Config::line_start_resync`].
+    /// [`ScanConfig::line_start_interrupts`].
     Interrupted,
 }
 
@@ -350,22 +350,45 @@ fn skip_digits(s: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// Scanner settings.
+/// Scanner (and [framer](crate::frame::Framer)) settings.
+///
+/// Two presets: [`qmp`](Self::qmp), what a [`Framer`](crate::frame::Framer) uses unless
+/// told otherwise, and [`json`](Self::json), strict RFC 8259 for any concatenated JSON
+/// and what a bare [`Scanner::new`] uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ScanConfig {
     /// Maximum nesting depth, 1 to [`MAX_DEPTH_LIMIT`]; larger values are clamped.
     pub max_depth: u16,
     /// Report [`ScanErrorKind::Interrupted`] for a `{` at the very start of a line (right
-    /// after LF) where a value inside a container is expected.
+    /// after LF) where a value inside a container is expected: a new message begins
+    /// there, and the unfinished one is dropped. QEMU never writes such a line inside a
+    /// message; see the [framer's resynchronisation rule](crate::frame#resynchronisation-rule).
     pub line_start_interrupts: bool,
 }
 
-impl Default for ScanConfig {
-    fn default() -> Self {
+impl ScanConfig {
+    /// For QMP streams: depth 1024 (as QEMU), line-start interrupts on.
+    pub const fn qmp() -> Self {
+        Self {
+            max_depth: DEFAULT_MAX_DEPTH,
+            line_start_interrupts: true,
+        }
+    }
+
+    /// For arbitrary JSON: depth 1024, line-start interrupts off (`[` LF `{}]` is one
+    /// valid text).
+    pub const fn json() -> Self {
         Self {
             max_depth: DEFAULT_MAX_DEPTH,
             line_start_interrupts: false,
         }
+    }
+
+    /// The same settings with another maximum depth.
+    pub const fn with_max_depth(mut self, max_depth: u16) -> Self {
+        self.max_depth = max_depth;
+        self
     }
 }
 
@@ -410,12 +433,9 @@ impl Default for Scanner {
 }
 
 impl Scanner {
-    /// A scanner with the default configuration, at offset 0.
+    /// A scanner for arbitrary JSON ([`ScanConfig::json`]), at offset 0.
     pub const fn new() -> Self {
-        Self::with_config(ScanConfig {
-            max_depth: DEFAULT_MAX_DEPTH,
-            line_start_interrupts: false,
-        })
+        Self::with_config(ScanConfig::json())
     }
 
     /// A scanner with the given configuration, at offset 0.

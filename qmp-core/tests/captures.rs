@@ -5,7 +5,8 @@
 mod common;
 
 use common::{check_invariants, is_ws, run, seeds, testdata, testdata_dir, Feed, Item};
-use qmp_core::frame::{Config, FrameError};
+use qmp_core::frame::FrameError;
+use qmp_core::scan::ScanConfig;
 use qmp_core::scan::ScanErrorKind;
 use serde_json::value::RawValue;
 
@@ -145,7 +146,7 @@ fn check(name: &str, data: &[u8], caps: &[usize]) -> Vec<Ref> {
     assert!(!want.is_empty(), "{name}: no messages");
     for (&cap, config) in caps
         .iter()
-        .flat_map(|c| [(c, Config::qmp()), (c, Config::json())])
+        .flat_map(|c| [(c, ScanConfig::qmp()), (c, ScanConfig::json())])
     {
         for feed in feeds(&seeds(3)) {
             let got = run(data, cap, config, feed);
@@ -220,7 +221,7 @@ fn qemu_inf_is_rejected_and_skipped_alone() {
     let start = data.windows(line.len()).position(|w| w == line).unwrap();
     let at = start + line.windows(3).position(|w| w == b"inf").unwrap();
     for feed in feeds(&seeds(2)) {
-        let got = run(&data, BIG, Config::qmp(), feed);
+        let got = run(&data, BIG, ScanConfig::qmp(), feed);
         let errors: Vec<FrameError> = got.iter().filter_map(Item::error).collect();
         assert_eq!(errors.len(), 1, "{feed:?}: {errors:?}");
         let FrameError::Invalid {
@@ -242,7 +243,7 @@ fn qemu_inf_is_rejected_and_skipped_alone() {
 #[test]
 fn pretty_capture_has_multi_line_messages() {
     let data = testdata("captures/chardev_mon_pretty.rx.bin");
-    let frames = run(&data, BIG, Config::qmp(), Feed::Whole);
+    let frames = run(&data, BIG, ScanConfig::qmp(), Feed::Whole);
     assert!(frames.len() >= 3, "{frames:?}");
     for item in &frames {
         let (_, bytes) = item.frame().expect("no errors in the pretty capture");
@@ -276,11 +277,11 @@ fn schema_through_a_4k_buffer_is_too_large_then_framing_continues() {
         },
     ];
     for feed in feeds(&seeds(3)) {
-        let got = run(&data, 4096, Config::qmp(), feed);
+        let got = run(&data, 4096, ScanConfig::qmp(), feed);
         assert_eq!(got, want, "{feed:?}");
     }
     // With a big enough buffer both come out.
-    let got = run(&data, BIG, Config::qmp(), Feed::Whole);
+    let got = run(&data, BIG, ScanConfig::qmp(), Feed::Whole);
     assert_eq!(got.len(), 2);
     assert_eq!(got[0].frame().unwrap().1, schema_frame.as_slice());
     assert_eq!(got[1], want[1]);
@@ -295,10 +296,10 @@ fn frame_of_exactly_the_buffer_size() {
     let at = data.len() as u64;
     data.extend_from_slice(&schema);
     for feed in feeds(&seeds(1)) {
-        let got = run(&data, frame.len(), Config::qmp(), feed);
+        let got = run(&data, frame.len(), ScanConfig::qmp(), feed);
         assert_eq!(got.len(), 2, "{feed:?}: {got:?}");
         assert_eq!(got[1].frame(), Some((at, frame.as_slice())), "{feed:?}");
-        let got = run(&data, frame.len() - 1, Config::qmp(), feed);
+        let got = run(&data, frame.len() - 1, ScanConfig::qmp(), feed);
         assert_eq!(
             got[1],
             Item::Error(FrameError::TooLarge {

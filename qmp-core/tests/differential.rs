@@ -5,8 +5,8 @@
 mod common;
 
 use common::{check_invariants, run, seeds, Feed, Item, Rng};
-use qmp_core::frame::Config;
 use qmp_core::scan::validate;
+use qmp_core::scan::ScanConfig;
 
 fn ws(rng: &mut Rng, out: &mut Vec<u8>) {
     let w: &[u8] = [&b""[..], b"", b" ", b"\t", b"\r\n", b"\n    "][rng.range(0, 5)];
@@ -257,7 +257,7 @@ fn framer_agrees_with_validate() {
             let doc = document(&mut rng);
             let ok = validate(&doc).is_ok();
             let cap = [16, 64, 4096][rng.range(0, 2)];
-            let whole = run(&doc, 4096, Config::json(), Feed::Whole);
+            let whole = run(&doc, 4096, ScanConfig::json(), Feed::Whole);
             let ctx = || {
                 format!(
                     "seed {seed:#x} case {case}: {:?}",
@@ -275,11 +275,11 @@ fn framer_agrees_with_validate() {
                 Feed::Random { seed, max: 5 },
                 Feed::Spare { seed, max: 5 },
             ] {
-                let got = run(&doc, 4096, Config::json(), feed);
+                let got = run(&doc, 4096, ScanConfig::json(), feed);
                 assert_eq!(got, whole, "{} {feed:?}", ctx());
             }
             // A small buffer only turns frames into TooLarge errors of the same extent.
-            let small = run(&doc, cap, Config::json(), Feed::Whole);
+            let small = run(&doc, cap, ScanConfig::json(), Feed::Whole);
             assert_eq!(small.len(), whole.len(), "{} buffer {cap}", ctx());
             for (s, w) in small.iter().zip(&whole) {
                 match (s, w) {

@@ -5,7 +5,8 @@
 mod common;
 
 use common::{check_invariants, run, seeds, Feed, Item, Rng};
-use qmp_core::frame::{Config, FrameError};
+use qmp_core::frame::FrameError;
+use qmp_core::scan::ScanConfig;
 use qmp_core::scan::{ScanError, ScanErrorKind};
 
 /// The message that follows every case, on its own line.
@@ -62,7 +63,7 @@ fn feeds(len: usize, one_byte_limit: usize, seeds: &[u64]) -> Vec<Feed> {
 
 /// Frame `data` whole and in every chunking; all must equal `want` and pass the
 /// invariants.
-fn case_with(name: &str, data: &[u8], cap: usize, config: Config, want: &[Item]) {
+fn case_with(name: &str, data: &[u8], cap: usize, config: ScanConfig, want: &[Item]) {
     let whole = run(data, cap, config, Feed::Whole);
     if let Err(e) = check_invariants(data, &whole) {
         panic!("{name}: {e}\n{whole:?}");
@@ -75,7 +76,7 @@ fn case_with(name: &str, data: &[u8], cap: usize, config: Config, want: &[Item])
 }
 
 fn case(name: &str, data: &[u8], want: &[Item]) {
-    case_with(name, data, CAP, Config::qmp(), want);
+    case_with(name, data, CAP, ScanConfig::qmp(), want);
 }
 
 #[test]
@@ -106,7 +107,7 @@ fn depth_limit_is_exactly_1024() {
         ],
     );
     // A smaller configured limit.
-    let cfg = Config::qmp().with_max_depth(2);
+    let cfg = ScanConfig::qmp().with_max_depth(2);
     let data = cat(&[b"{\"a\": [1]}\r\n{\"a\": [[1]]}", NEXT]);
     case_with(
         "max_depth 2",
@@ -146,7 +147,7 @@ fn hundred_thousand_object_nestings() {
         "{\"a\": x 100000, big buffer",
         &data,
         64 * 1024,
-        Config::qmp(),
+        ScanConfig::qmp(),
         &[
             invalid(
                 ScanErrorKind::TooDeep,
@@ -171,16 +172,16 @@ fn ten_megabyte_string_through_a_4k_buffer() {
     let msg = huge_string(10 << 20);
     let data = cat(&[&msg, NEXT]);
     let want = [too_large(0, msg.len()), frame(msg.len() + 2, MSG)];
-    let whole = run(&data, CAP, Config::qmp(), Feed::Whole);
+    let whole = run(&data, CAP, ScanConfig::qmp(), Feed::Whole);
     assert_eq!(whole, want);
     for feed in feeds(data.len(), 0, &seeds(1)) {
-        assert_eq!(run(&data, CAP, Config::qmp(), feed), want, "{feed:?}");
+        assert_eq!(run(&data, CAP, ScanConfig::qmp(), feed), want, "{feed:?}");
     }
     // One-byte pushes on a 1 MB one (10 MB of those is slow in debug builds).
     let msg = huge_string(1 << 20);
     let data = cat(&[&msg, NEXT]);
     assert_eq!(
-        run(&data, CAP, Config::qmp(), Feed::Chunks(1)),
+        run(&data, CAP, ScanConfig::qmp(), Feed::Chunks(1)),
         [too_large(0, msg.len()), frame(msg.len() + 2, MSG)]
     );
 }
@@ -420,10 +421,10 @@ fn truncated_message_then_new_message_at_line_start() {
     // With line-start resync off, `[1,` LF `{...}` is a valid continuation, so the input
     // ends inside the first message.
     case_with(
-        "truncated in an array, Config::json",
+        "truncated in an array, ScanConfig::json",
         &data,
         CAP,
-        Config::json(),
+        ScanConfig::json(),
         &[invalid(
             ScanErrorKind::UnexpectedEnd,
             data.len(),
@@ -642,13 +643,13 @@ fn random_bytes_then_a_message() {
         let junk = random_input(&mut rng);
         let data = cat(&[&junk, NEXT]);
         let cap = [64, 512, CAP][rng.range(0, 2)];
-        for config in [Config::qmp(), Config::json()] {
+        for config in [ScanConfig::qmp(), ScanConfig::json()] {
             let whole = run(&data, cap, config, Feed::Whole);
             if let Err(e) = check_invariants(&data, &whole) {
                 panic!("seed {seed:#x}, {config:?}, buffer {cap}: {e}\n{whole:?}");
             }
             let last = whole.last().cloned();
-            if config == Config::qmp() && last != Some(frame(junk.len() + 2, MSG)) {
+            if config == ScanConfig::qmp() && last != Some(frame(junk.len() + 2, MSG)) {
                 swallowed.push(format!(
                     "seed {seed:#x}: junk {:?} ends with {last:?}",
                     String::from_utf8_lossy(&junk)
@@ -687,14 +688,14 @@ fn random_streams() {
             data.extend_from_slice(NEXT);
         }
         let cap = [128, CAP][rng.range(0, 1)];
-        let whole = run(&data, cap, Config::qmp(), Feed::Whole);
+        let whole = run(&data, cap, ScanConfig::qmp(), Feed::Whole);
         if let Err(e) = check_invariants(&data, &whole) {
             panic!("seed {seed:#x}: {e}\n{whole:?}");
         }
         assert_eq!(whole.last(), Some(&frame(data.len() - 2 - MSG.len(), MSG)));
         for feed in feeds(data.len(), usize::MAX, &[seed]) {
             assert_eq!(
-                run(&data, cap, Config::qmp(), feed),
+                run(&data, cap, ScanConfig::qmp(), feed),
                 whole,
                 "seed {seed:#x}, {feed:?}"
             );
@@ -728,7 +729,7 @@ fn max_depth_zero_makes_progress() {
     let data = cat(&[b"1\r\n{}", NEXT, b"[]\r\n"]);
     // Whatever the errors, framing must end (the helper panics if it does not), every
     // error must skip something, and what comes out must be consistent with the input.
-    let got = run(&data, CAP, Config::qmp().with_max_depth(0), Feed::Whole);
+    let got = run(&data, CAP, ScanConfig::qmp().with_max_depth(0), Feed::Whole);
     if let Err(e) = check_invariants(&data, &got) {
         panic!("{e}: {got:?}");
     }
@@ -751,16 +752,16 @@ fn scalar_filling_the_buffer_is_too_large() {
         Feed::Chunks(1),
         Feed::Spare { seed: 1, max: 3 },
     ] {
-        let got = run(data, 7, Config::qmp(), feed);
+        let got = run(data, 7, ScanConfig::qmp(), feed);
         assert_eq!(
             got,
             [frame(0, b"123456"), frame(8, b"{\"a\":1}")],
             "{feed:?}"
         );
-        let got = run(data, 6, Config::qmp(), feed);
+        let got = run(data, 6, ScanConfig::qmp(), feed);
         assert_eq!(got, [too_large(0, 6), too_large(8, 7)], "{feed:?}");
         // At the end of input the same holds.
-        let got = run(&data[..6], 6, Config::qmp(), feed);
+        let got = run(&data[..6], 6, ScanConfig::qmp(), feed);
         assert_eq!(got, [too_large(0, 6)], "{feed:?}");
     }
 }

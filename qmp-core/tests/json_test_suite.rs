@@ -8,8 +8,8 @@
 mod common;
 
 use common::{check_invariants, run, seeds, testdata_dir, Feed, Item};
-use qmp_core::frame::Config;
 use qmp_core::scan::validate;
+use qmp_core::scan::ScanConfig;
 
 const SUITE: &str = "JSONTestSuite/test_parsing";
 
@@ -265,7 +265,7 @@ fn single_frame(items: &[Item]) -> bool {
 
 /// The whole-input outcome for every file under `config`, after checking the
 /// structural invariants.
-fn frame_files(prefix: &str, config: Config) -> Vec<(String, Vec<u8>, Vec<Item>)> {
+fn frame_files(prefix: &str, config: ScanConfig) -> Vec<(String, Vec<u8>, Vec<Item>)> {
     files(prefix)
         .into_iter()
         .map(|(name, data)| {
@@ -278,7 +278,7 @@ fn frame_files(prefix: &str, config: Config) -> Vec<(String, Vec<u8>, Vec<Item>)
         .collect()
 }
 
-fn framer_y(config: Config) {
+fn framer_y(config: ScanConfig) {
     let failures: Vec<String> = frame_files("y_", config)
         .into_iter()
         .filter(|(_, _, items)| !single_frame(items))
@@ -291,7 +291,7 @@ fn framer_y(config: Config) {
     );
 }
 
-fn framer_n(config: Config) {
+fn framer_n(config: ScanConfig) {
     let mut failures = Vec::new();
     for (name, data, items) in frame_files("n_", config) {
         let errors = items.iter().filter(|i| i.is_err()).count();
@@ -328,22 +328,22 @@ fn framer_n(config: Config) {
 
 #[test]
 fn framer_json_accepts_every_y() {
-    framer_y(Config::json());
+    framer_y(ScanConfig::json());
 }
 
 #[test]
 fn framer_json_rejects_every_n() {
-    framer_n(Config::json());
+    framer_n(ScanConfig::json());
 }
 
 #[test]
 fn framer_qmp_accepts_every_y() {
-    framer_y(Config::qmp());
+    framer_y(ScanConfig::qmp());
 }
 
 #[test]
 fn framer_qmp_rejects_every_n() {
-    framer_n(Config::qmp());
+    framer_n(ScanConfig::qmp());
 }
 
 /// With line-start resync on or off, the suite frames the same: no file in it has a `{`
@@ -352,8 +352,8 @@ fn framer_qmp_rejects_every_n() {
 fn framer_configs_agree_on_the_suite() {
     let mut diffs = Vec::new();
     for prefix in ["y_", "n_", "i_"] {
-        let json = frame_files(prefix, Config::json());
-        let qmp = frame_files(prefix, Config::qmp());
+        let json = frame_files(prefix, ScanConfig::json());
+        let qmp = frame_files(prefix, ScanConfig::qmp());
         for ((name, _, a), (_, _, b)) in json.iter().zip(&qmp) {
             if a != b {
                 diffs.push(format!("{name}:\n  json: {a:?}\n  qmp:  {b:?}"));
@@ -369,7 +369,7 @@ fn framer_chunking_is_invisible() {
     let seeds = seeds(4);
     let mut failures = Vec::new();
     for (name, data) in testdata_dir(SUITE) {
-        for config in [Config::json(), Config::qmp()] {
+        for config in [ScanConfig::json(), ScanConfig::qmp()] {
             let whole = run(&data, CAP, config, Feed::Whole);
             let mut feeds = vec![Feed::Chunks(1)];
             for &seed in &seeds {
@@ -428,7 +428,7 @@ fn i_table_matches_behaviour() {
                 "{name}: table says accepted={accepted} ({reason}), validate gives {v:?}"
             ));
         }
-        for config in [Config::json(), Config::qmp()] {
+        for config in [ScanConfig::json(), ScanConfig::qmp()] {
             let items = run(&data, CAP, config, Feed::Whole);
             if let Err(e) = check_invariants(&data, &items) {
                 failures.push(format!("{name} {config:?}: {e}"));

@@ -4,9 +4,10 @@
 mod common;
 
 use common::testdata_dir;
-use qmp_core::frame::{Config, Frame, Framer};
+use qmp_core::frame::{Frame, Framer};
 use qmp_core::json::RawJson;
 use qmp_core::message::{parse_request, Message};
+use qmp_core::scan::ScanConfig;
 use serde_json::Value;
 
 fn expected_kind(v: &Value) -> &'static str {
@@ -28,7 +29,7 @@ fn expected_kind(v: &Value) -> &'static str {
 fn every_capture_frame_parses_as_serde_json_classifies_it() {
     let mut counts = [0usize; 4];
     for (name, data) in testdata_dir("captures") {
-        let mut framer = Framer::with_config(vec![0u8; 256 * 1024], Config::qmp());
+        let mut framer = Framer::with_config(vec![0u8; 256 * 1024], ScanConfig::qmp());
         framer.push(&data);
         framer.finish();
         while let Some(item) = framer.next() {
@@ -79,7 +80,7 @@ fn every_capture_frame_parses_as_serde_json_classifies_it() {
                     );
                     ("event", 3)
                 }
-                Message::Command(_) => panic!("{name}: QEMU sent a command?"),
+                Message::Request(_) => panic!("{name}: QEMU sent a command?"),
             };
             assert_eq!(
                 kind,

@@ -253,7 +253,7 @@ fn capture_frames(name: &str) -> Vec<Vec<u8>> {
 fn kind(m: &Message<'_>) -> usize {
     match m {
         Message::Greeting(_) => 0,
-        Message::Command(_) => 1,
+        Message::Request(_) => 1,
         Message::Return(_) => 2,
         Message::Error(_) => 3,
         Message::Event(_) => 4,
@@ -339,7 +339,7 @@ fn client_path(data: &[u8], spans: &[(usize, usize)]) -> Tally {
                 }
             }
 
-            let n = message.to_slice(&mut out).expect("fits");
+            let n = encode::message_to_slice(&message, &mut out).expect("fits");
             let again = Message::parse(RawJson::parse(&out[..n]).expect("valid output"))
                 .expect("output parses");
             assert!(kind(&again) == kind(&message));
@@ -445,7 +445,7 @@ fn command_encoding_does_not_allocate() {
             let n = sink.len();
             // Parse what was written and look at it, still without the heap.
             let json = RawJson::parse(&buf[..n]).expect("valid");
-            let Ok(Message::Command(c)) = Message::parse(json) else {
+            let Ok(Message::Request(c)) = Message::parse(json) else {
                 panic!("not a command")
             };
             let node = c

@@ -31,10 +31,11 @@ use common::{frame_all, frame_spare, seeds, Item, Rng};
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, RngSeed};
-use qmp_core::encode::{self, EncodeError, Id, Ser, SliceSink};
-use qmp_core::frame::{Config, Framer};
-use qmp_core::json::{BufferFull, RawJson};
+use qmp_core::encode::{self, BufferFull, EncodeError, Id, Ser, SliceSink};
+use qmp_core::frame::Framer;
+use qmp_core::json::RawJson;
 use qmp_core::message::{parse_request, Message, Timestamp};
+use qmp_core::scan::ScanConfig;
 use qmp_core::schema;
 use serde_json::{json, Number, Value};
 
@@ -434,7 +435,7 @@ fn round_trip(input: &str, generated: &Value) -> Result<Vec<u8>, TestCaseError> 
 
     let message = Message::parse(raw).map_err(|e| TestCaseError::fail(format!("parse: {e}")))?;
     // Straight from a framer, with the outline it noted: the same message.
-    let mut framer = Framer::with_config(vec![0u8; input.len() + 1], Config::json());
+    let mut framer = Framer::with_config(vec![0u8; input.len() + 1], ScanConfig::json());
     framer.push(input.as_bytes());
     framer.finish();
     match framer.next() {
@@ -454,8 +455,7 @@ fn round_trip(input: &str, generated: &Value) -> Result<Vec<u8>, TestCaseError> 
     }
 
     let mut buf = vec![0u8; input.len() * 12 + 128];
-    let n = message
-        .to_slice(&mut buf)
+    let n = encode::message_to_slice(&message, &mut buf)
         .map_err(|e| TestCaseError::fail(format!("to_slice: {e:?}")))?;
     let out = buf[..n].to_vec();
     compact_ascii(&out).map_err(TestCaseError::fail)?;
@@ -481,15 +481,14 @@ fn round_trip(input: &str, generated: &Value) -> Result<Vec<u8>, TestCaseError> 
     let again = Message::parse(out_raw).map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert!(same(&describe(&again), &got), "re-parsed message differs");
     let mut buf2 = vec![0u8; n];
-    let n2 = again
-        .to_slice(&mut buf2)
+    let n2 = encode::message_to_slice(&again, &mut buf2)
         .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
     prop_assert_eq!(&buf2[..n2], &out[..], "encoding is not idempotent");
 
     // A buffer that is too small fails honestly.
     for cut in [0, n / 2, n - 1] {
         prop_assert_eq!(
-            message.to_slice(&mut buf[..cut]),
+            encode::message_to_slice(&message, &mut buf[..cut]),
             Err(EncodeError::Sink(BufferFull))
         );
     }
@@ -499,7 +498,7 @@ fn round_trip(input: &str, generated: &Value) -> Result<Vec<u8>, TestCaseError> 
 /// The typed decode of an event follows its *unescaped* name: the data-less events
 /// always decode, a data-less `SHUTDOWN` too (pre-2.10 form), other names are
 /// `Unknown` with the name as on the wire.
-fn check_typed_event(ev: &qmp_core::message::Event<'_>) -> Result<(), TestCaseError> {
+fn check_typed_event(ev: &qmp_core::message::EventMessage<'_>) -> Result<(), TestCaseError> {
     let typed = schema::Event::from_message(ev);
     let name = text(ev.name);
     match name.as_str() {
@@ -632,7 +631,7 @@ proptest! {
         encode::command(&mut sink, name.as_str(), Ser(&arguments), Some(id_arg)).unwrap();
         let out = sink.written().to_vec();
         compact_ascii(&out).map_err(TestCaseError::fail)?;
-        let Ok(Message::Command(c)) = Message::parse(RawJson::parse(&out).unwrap()) else {
+        let Ok(Message::Request(c)) = Message::parse(RawJson::parse(&out).unwrap()) else {
             return Err(TestCaseError::fail("not a command"));
         };
         prop_assert_eq!(text(c.name), name.clone());
@@ -676,11 +675,11 @@ proptest! {
             let input = text_of(m, *style);
             let raw = RawJson::parse(input.as_bytes()).unwrap();
             let mut buf = vec![0u8; input.len() * 12 + 128];
-            let n = Message::parse(raw).unwrap().to_slice(&mut buf).unwrap();
+            let n = encode::message_to_slice(&Message::parse(raw).unwrap(), &mut buf).unwrap();
             encoded.push(buf[..n].to_vec());
             pretty.push(input.into_bytes());
         }
-        for (texts, config) in [(&encoded, Config::qmp()), (&pretty, Config::json())] {
+        for (texts, config) in [(&encoded, ScanConfig::qmp()), (&pretty, ScanConfig::json())] {
             let mut stream = Vec::new();
             let mut want = Vec::new();
             for (i, t) in texts.iter().enumerate() {
@@ -871,7 +870,7 @@ fn deeply_nested_ids_round_trip() {
         let input = template.replace("ID", &id);
         let message = Message::parse(RawJson::parse(input.as_bytes()).unwrap()).unwrap();
         let mut buf = vec![0u8; input.len() * 2];
-        let n = message.to_slice(&mut buf).unwrap();
+        let n = encode::message_to_slice(&message, &mut buf).unwrap();
         let want = template
             .replace("ID", &compact)
             .replace(": ", ":")
@@ -905,7 +904,7 @@ fn escaped_top_level_member_names_are_members() {
     assert_eq!(reference, json!({"execute": "stop", "id": 7}));
     let message = Message::parse(raw);
     assert!(
-        matches!(message, Ok(Message::Command(c)) if c.name == "stop" && c.id.is_some()),
+        matches!(message, Ok(Message::Request(c)) if c.name == "stop" && c.id.is_some()),
         "Message::parse: {message:?}"
     );
     let request = parse_request(raw, false);

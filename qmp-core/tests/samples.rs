@@ -29,9 +29,9 @@ use common::semantic::{
     CATALOGUED_EVENTS as CATALOGUED,
 };
 use common::{check_invariants, run, seeds, testdata_dir, Feed, Item};
-use qmp_core::frame::Config;
 use qmp_core::json::{JsonStr, RawJson};
 use qmp_core::message::{parse_request, Message};
+use qmp_core::scan::ScanConfig;
 use qmp_core::schema::{self, DecodeError};
 use serde_json::{json, Value};
 
@@ -402,7 +402,7 @@ fn check_message(file: &str, cand: &Candidate, json_text: &str, counts: &mut Cou
     assert!(same(&got, &want), "{at}:\n ours: {got}\n want: {want}");
     match message {
         Message::Greeting(_) => counts.greetings += 1,
-        Message::Command(_) => counts.commands += 1,
+        Message::Request(_) => counts.commands += 1,
         Message::Return(_) => counts.returns += 1,
         Message::Error(_) => counts.errors += 1,
         Message::Event(ev) => {
@@ -414,8 +414,7 @@ fn check_message(file: &str, cand: &Candidate, json_text: &str, counts: &mut Cou
 
     // Re-encoding: compact ASCII, the protocol members of the reference, and back.
     let mut buf = vec![0u8; json_text.len() * 6 + 64];
-    let n = message
-        .to_slice(&mut buf)
+    let n = qmp_core::encode::message_to_slice(&message, &mut buf)
         .unwrap_or_else(|e| panic!("{at}: {e:?}"));
     let out = &buf[..n];
     compact_ascii(out).unwrap_or_else(|e| panic!("{at}: {e}"));
@@ -434,7 +433,7 @@ fn check_message(file: &str, cand: &Candidate, json_text: &str, counts: &mut Cou
 fn check_event(
     file: &str,
     at: &str,
-    ev: &qmp_core::message::Event<'_>,
+    ev: &qmp_core::message::EventMessage<'_>,
     reference: &Value,
     counts: &mut Counts,
 ) {
@@ -764,9 +763,9 @@ fn framing_whole_transcripts_finds_the_line_start_messages() {
             feeds.push(Feed::Random { seed, max: 64 });
             feeds.push(Feed::Spare { seed, max: 64 });
         }
-        let whole = run(bytes, 8192, Config::qmp(), Feed::Whole);
+        let whole = run(bytes, 8192, ScanConfig::qmp(), Feed::Whole);
         for feed in feeds {
-            let items = run(bytes, 8192, Config::qmp(), feed);
+            let items = run(bytes, 8192, ScanConfig::qmp(), feed);
             check_invariants(bytes, &items).unwrap_or_else(|e| panic!("{file} {feed:?}: {e}"));
             assert_eq!(items, whole, "{file}: {feed:?} differs from whole");
         }
@@ -927,7 +926,7 @@ fn qmp_test_vectors_get_qemus_verdicts() {
         let mut stream = bytes.clone();
         stream.extend_from_slice(b"\n{\"execute\": \"no-such-cmd\"}\r\n");
         for feed in [Feed::Whole, Feed::Chunks(1)] {
-            let items = run(&stream, 256, Config::qmp(), feed);
+            let items = run(&stream, 256, ScanConfig::qmp(), feed);
             check_invariants(&stream, &items).unwrap_or_else(|e| panic!("{lit}: {e}"));
             let last = items.last().and_then(Item::frame).map(|(_, b)| b);
             assert_eq!(

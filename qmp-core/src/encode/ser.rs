@@ -34,7 +34,7 @@ use super::{write, EncodeError, Sink};
 /// let mut sink = SliceSink::new(&mut buf);
 /// (1, "é", [true]).serialize(&mut Serializer::new(&mut sink))?;
 /// assert_eq!(sink.written(), br#"[1,"\u00E9",[true]]"#);
-/// # Ok::<(), qmp_core::encode::EncodeError<qmp_core::json::BufferFull>>(())
+/// # Ok::<(), qmp_core::encode::EncodeError<qmp_core::encode::BufferFull>>(())
 /// ```
 #[derive(Debug)]
 pub struct Serializer<S> {

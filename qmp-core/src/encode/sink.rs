@@ -4,7 +4,17 @@
 
 use core::fmt;
 
-use crate::json::BufferFull;
+/// A [`SliceSink`] or `heapless::Vec` has no room left for a write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BufferFull;
+
+impl fmt::Display for BufferFull {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("buffer full")
+    }
+}
+
+impl core::error::Error for BufferFull {}
 
 /// A destination for encoded bytes.
 ///
@@ -40,7 +50,7 @@ impl<S: Sink + ?Sized> Sink for &mut S {
 /// sink.write(b"abc")?;
 /// assert!(sink.write(b"de").is_err());
 /// assert_eq!(sink.written(), b"abc");
-/// # Ok::<(), qmp_core::json::BufferFull>(())
+/// # Ok::<(), qmp_core::encode::BufferFull>(())
 /// ```
 #[derive(Debug)]
 pub struct SliceSink<'a> {

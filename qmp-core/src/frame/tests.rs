@@ -84,7 +84,12 @@ fn drain<const N: usize>(f: &mut Framer<[u8; N]>, outs: &mut Outs) {
     }
 }
 
-fn feed<const N: usize>(input: &[u8], pattern: &[usize], config: Config, zero_copy: bool) -> Outs {
+fn feed<const N: usize>(
+    input: &[u8],
+    pattern: &[usize],
+    config: ScanConfig,
+    zero_copy: bool,
+) -> Outs {
     let mut f = Framer::with_config([0u8; N], config);
     let mut outs = Outs {
         items: [None; 16],
@@ -114,7 +119,7 @@ fn feed<const N: usize>(input: &[u8], pattern: &[usize], config: Config, zero_co
 }
 
 /// Frame `input` with an `N`-byte buffer in every chunking; return the common outcome.
-fn check<const N: usize>(input: &[u8], config: Config, expected: &[Out]) {
+fn check<const N: usize>(input: &[u8], config: ScanConfig, expected: &[Out]) {
     let whole = feed::<N>(input, &[usize::MAX], config, false);
     let got: &[Option<Out>] = whole.as_slice();
     assert_eq!(got.len(), expected.len(), "{:?}", got);
@@ -141,7 +146,7 @@ fn invalid(kind: ScanErrorKind, offset: u64, start: u64, skipped: u64) -> Out {
     })
 }
 
-const QMP: Config = Config::qmp();
+const QMP: ScanConfig = ScanConfig::qmp();
 
 #[test]
 fn frames_by_structure_not_lines() {
@@ -221,7 +226,7 @@ fn truncated_message_is_interrupted_by_next_line() {
     // As plain JSON the same bytes are one unfinished value.
     check::<64>(
         input,
-        Config::json(),
+        ScanConfig::json(),
         &[invalid(
             ScanErrorKind::UnexpectedEnd,
             input.len() as u64,
@@ -387,7 +392,7 @@ fn frames_carry_the_ends_of_their_top_level_containers() {
     assert_eq!(outline(&expected[1]), Outline::from_ends(&[3, 10, 23, 34]));
     assert_eq!(outline(&expected[2]), Outline::from_ends(&[41, 59]));
     assert_eq!(outline(&expected[4]), Outline::EMPTY);
-    check::<512>(&input[..len], Config::json(), &expected);
+    check::<512>(&input[..len], ScanConfig::json(), &expected);
     check::<512>(&input[..len], QMP, &expected);
 
     // A whole message validated on its own gets the same outline.

@@ -2,17 +2,24 @@
 
 use core::fmt;
 
-/// The destination buffer is too small.
+/// [`JsonStr::unescape_into`] was given a buffer too small for the decoded string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct BufferFull;
+pub struct BufferTooSmall {
+    /// The buffer size the decoded string needs, in bytes.
+    pub needed: usize,
+}
 
-impl fmt::Display for BufferFull {
+impl fmt::Display for BufferTooSmall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("buffer full")
+        write!(
+            f,
+            "the decoded string needs a buffer of {} bytes",
+            self.needed
+        )
     }
 }
 
-impl core::error::Error for BufferFull {}
+impl core::error::Error for BufferTooSmall {}
 
 /// A validated JSON string, still escaped: the text between the quotes.
 ///
@@ -40,6 +47,24 @@ impl<'a> JsonStr<'a> {
     /// Wrap the text between the quotes of a validated string.
     pub(crate) const fn from_raw(raw: &'a str) -> Self {
         Self { raw }
+    }
+
+    /// The empty string.
+    pub const EMPTY: JsonStr<'static> = JsonStr { raw: "" };
+
+    /// `text` as a JSON string, if it needs no escaping: no `"`, no backslash and no control
+    /// character. Other characters, non-ASCII included, are allowed as they are (the
+    /// [encoder](crate::encode) writes them as `\\uXXXX`).
+    ///
+    /// ```
+    /// use qmp_core::json::JsonStr;
+    ///
+    /// assert!(JsonStr::from_text("Debian 1:10.0.2+ds-2").is_some());
+    /// assert!(JsonStr::from_text("say \"hi\"").is_none());
+    /// ```
+    pub fn from_text(text: &'a str) -> Option<Self> {
+        let plain = text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+        plain.then_some(Self { raw: text })
     }
 
     /// The escaped text between the quotes, as on the wire.
@@ -90,17 +115,22 @@ impl<'a> JsonStr<'a> {
         rest.is_empty()
     }
 
-    /// Decode into `buf` and return the decoded text.
-    pub fn unescape_into<'b>(&self, buf: &'b mut [u8]) -> Result<&'b str, BufferFull> {
+    /// Decode into `buf` and return the decoded text. A buffer that is too small is
+    /// an error that says how large it must be ([`unescaped_len`](Self::unescaped_len)).
+    pub fn unescape_into<'b>(&self, buf: &'b mut [u8]) -> Result<&'b str, BufferTooSmall> {
         let mut n = 0;
         for c in self.chars() {
             let len = c.len_utf8();
-            let dst = buf.get_mut(n..n + len).ok_or(BufferFull)?;
+            let Some(dst) = buf.get_mut(n..n + len) else {
+                return Err(BufferTooSmall {
+                    needed: self.unescaped_len(),
+                });
+            };
             c.encode_utf8(dst);
             n += len;
         }
-        let done = buf.get(..n).ok_or(BufferFull)?;
-        core::str::from_utf8(done).map_err(|_| BufferFull)
+        let done = buf.get(..n).unwrap_or_default();
+        Ok(core::str::from_utf8(done).unwrap_or_default())
     }
 }
 

@@ -104,7 +104,12 @@ fn strings_unescape() {
     let mut buf = [0u8; 64];
     assert_eq!(s.unescape_into(&mut buf), Ok(expected));
     let mut small = [0u8; 4];
-    assert_eq!(s.unescape_into(&mut small), Err(BufferFull));
+    assert_eq!(
+        s.unescape_into(&mut small),
+        Err(BufferTooSmall {
+            needed: expected.len()
+        })
+    );
     let plain = v("\"plain\"");
     assert_eq!(plain.as_str().unwrap().as_str(), Some("plain"));
     assert!(plain.as_str().unwrap() == "plain");

@@ -47,13 +47,13 @@ fn greetings_of_every_era() {
 
 #[test]
 fn commands_in_all_forms() {
-    let Ok(Message::Command(c)) = parse(r#"{"execute":"qmp_capabilities","id":1}"#) else {
+    let Ok(Message::Request(c)) = parse(r#"{"execute":"qmp_capabilities","id":1}"#) else {
         panic!()
     };
     assert!(c.name == "qmp_capabilities" && !c.oob && c.arguments.is_none());
     assert_eq!(c.id.unwrap().as_u64(), Some(1));
 
-    let Ok(Message::Command(c)) = parse(
+    let Ok(Message::Request(c)) = parse(
         r#"{"arguments": {"enable": ["oob"]}, "id": [1, {"a": null}], "execute": "qmp_capabilities"}"#,
     ) else {
         panic!()
@@ -69,13 +69,13 @@ fn commands_in_all_forms() {
     );
     assert_eq!(c.id.unwrap().as_bytes(), br#"[1, {"a": null}]"#);
 
-    let Ok(Message::Command(c)) = parse(r#"{"exec-oob": "migrate-pause", "id": "p"}"#) else {
+    let Ok(Message::Request(c)) = parse(r#"{"exec-oob": "migrate-pause", "id": "p"}"#) else {
         panic!()
     };
     assert!(c.oob && c.name == "migrate-pause");
 
     // QEMU 2.12's out-of-band form.
-    let Ok(Message::Command(c)) =
+    let Ok(Message::Request(c)) =
         parse(r#"{"execute": "migrate-pause", "control": {"run-oob": true}, "id": 3}"#)
     else {
         panic!()

@@ -33,14 +33,14 @@ fn run_chunked(input: &[u8], chunk: usize, config: ScanConfig) -> Result<usize, 
 }
 
 fn ok(input: &str) -> usize {
-    match run(input.as_bytes(), ScanConfig::default()) {
+    match run(input.as_bytes(), ScanConfig::json()) {
         Ok(n) => n,
         Err(e) => panic!("{input:?} rejected: {e}"),
     }
 }
 
 fn err(input: &[u8]) -> ScanError {
-    match run(input, ScanConfig::default()) {
+    match run(input, ScanConfig::json()) {
         Ok(n) => panic!("{input:?} accepted as {n} values"),
         Err(e) => e,
     }
@@ -165,10 +165,7 @@ fn depth_limit() {
     balanced[1024..].fill(b']');
     assert_eq!(ok(core::str::from_utf8(&balanced).unwrap()), 1);
 
-    let shallow = ScanConfig {
-        max_depth: 2,
-        ..ScanConfig::default()
-    };
+    let shallow = ScanConfig::json().with_max_depth(2);
     assert_eq!(run(b"[{}]", shallow), Ok(1));
     assert_eq!(
         run(b"[{\"a\":[]}]", shallow),
@@ -199,11 +196,8 @@ fn objects_and_arrays_interleave_across_stack_words() {
 #[test]
 fn line_start_interrupts_only_when_configured() {
     let input = b"[1,\n{\"a\":1}]";
-    assert_eq!(run(input, ScanConfig::default()), Ok(1));
-    let qmp = ScanConfig {
-        line_start_interrupts: true,
-        ..ScanConfig::default()
-    };
+    assert_eq!(run(input, ScanConfig::json()), Ok(1));
+    let qmp = ScanConfig::qmp();
     assert_eq!(
         run(input, qmp),
         Err(ScanError {
@@ -279,7 +273,7 @@ fn every_byte_value_at_every_word_position() {
             s[0] = b'"';
             s[19] = b'"';
             s[pos + 1] = v;
-            let got = run(&s, ScanConfig::default());
+            let got = run(&s, ScanConfig::json());
             let plain = (0x20..0x80).contains(&v) && v != b'"' && v != b'\\';
             match v {
                 _ if plain => assert_eq!(got, Ok(1), "{v:#x} at {pos}"),

@@ -474,7 +474,7 @@ pub trait EventData<'a>: FromJson<'a> {
     /// }
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    fn from_message(event: &crate::message::Event<'a>) -> Option<Result<Self, DecodeError>> {
+    fn from_message(event: &crate::message::EventMessage<'a>) -> Option<Result<Self, DecodeError>> {
         (event.name == Self::NAME).then(|| payload(event.data))
     }
 }
@@ -983,7 +983,7 @@ impl<'a> Event<'a> {
 
     /// Decode the payload of an event message classified by the
     /// [`message`](crate::message) layer (its timestamp stays there).
-    pub fn from_message(event: &crate::message::Event<'a>) -> Result<Self, DecodeError> {
+    pub fn from_message(event: &crate::message::EventMessage<'a>) -> Result<Self, DecodeError> {
         Self::decode_escaped(event.name, event.data)
     }
 

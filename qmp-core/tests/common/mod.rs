@@ -6,8 +6,9 @@
 
 pub mod semantic;
 
-use qmp_core::frame::{Config, FrameError, Framer};
+use qmp_core::frame::{FrameError, Framer};
 use qmp_core::scan::validate;
+use qmp_core::scan::ScanConfig;
 
 /// Base seed for the random tests; individual seeds are derived from it.
 pub const BASE_SEED: u64 = 0x51AB_1E5E_ED00_0001;
@@ -217,7 +218,7 @@ pub enum Feed {
 }
 
 /// Frame `data` with a fresh framer of `cap` bytes and `config`, fed as `feed` says.
-pub fn run(data: &[u8], cap: usize, config: Config, feed: Feed) -> Vec<Item> {
+pub fn run(data: &[u8], cap: usize, config: ScanConfig, feed: Feed) -> Vec<Item> {
     let mut f = Framer::with_config(vec![0u8; cap], config);
     match feed {
         Feed::Whole => frame_all(&mut f, data, || usize::MAX),

@@ -104,7 +104,7 @@ pub fn describe(message: &Message<'_>) -> Value {
             ),
             ("capabilities", Some(value(g.capabilities))),
         ]),
-        Message::Command(c) => obj([
+        Message::Request(c) => obj([
             ("kind", s("command")),
             ("name", Some(Value::String(text(c.name)))),
             ("oob", Some(Value::Bool(c.oob))),
