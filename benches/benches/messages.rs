@@ -751,7 +751,7 @@ fn parse_reply(c: &mut Criterion) {
     assert!(ret.value.as_bytes().len() > 200_000, "the whole schema");
     assert!(ret
         .id
-        .is_some_and(|id| id.as_str().is_some_and(|s| s == "schema")));
+        .is_some_and(|id| id.as_json_str().is_some_and(|s| s == "schema")));
 
     let mut group = c.benchmark_group("parse_reply");
     group.throughput(Throughput::Bytes(frame.len() as u64));

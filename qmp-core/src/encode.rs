@@ -53,7 +53,7 @@
 //! byte before the member's key is written. A greeting's `capabilities` must likewise be
 //! an array ([`EncodeError::NotAnArray`]).
 //!
-//! The parts of a [`Message`](crate::message::Message) fit these parameters as they are:
+//! The parts of a [`Message`] fit these parameters as they are:
 //! `JsonStr` names and descriptions, `Option<RawJson>` arguments and data, ids as
 //! [`Id::Raw`], an [`ErrorClass`] as the class, the [`Version`], the raw `capabilities`
 //! array, and the [`Timestamp`]; [`message()`] writes a whole [`Message`].

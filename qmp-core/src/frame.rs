@@ -128,12 +128,6 @@ impl<'a> Frame<'a> {
     pub const fn is_empty(&self) -> bool {
         self.bytes.is_empty()
     }
-
-    /// The text as `&str`. Frames are validated UTF-8, so this only fails if that
-    /// guarantee were broken.
-    pub fn as_str(&self) -> Result<&'a str, core::str::Utf8Error> {
-        core::str::from_utf8(self.bytes)
-    }
 }
 
 /// Bad input found by the [`Framer`]. Each bad region of the stream gives exactly one.

@@ -61,7 +61,7 @@ fn json(bytes: &[u8]) -> RawJson<'_> {
 
 /// The JSON string token `token` (quotes included), known to be valid.
 fn json_str(token: &[u8]) -> JsonStr<'_> {
-    json(token).as_str().expect("a JSON string")
+    json(token).as_json_str().expect("a JSON string")
 }
 
 /// The valid UTF-8 prefix of `bytes`.
@@ -1135,7 +1135,7 @@ impl<'a> Reader<'a> {
         if self.byte() & 1 == 0 {
             return Text::Str(self.str());
         }
-        match self.raw().and_then(|r| r.as_str()) {
+        match self.raw().and_then(|r| r.as_json_str()) {
             Some(s) => Text::Json(s),
             None => Text::Str(self.str()),
         }
@@ -1244,8 +1244,8 @@ impl Want<'_> {
     fn matches(&self, got: RawJson<'_>) -> bool {
         match *self {
             Want::Json(b, f32) => json_eq_f32(b, got.as_bytes(), f32),
-            Want::Str(s) => got.as_str().is_some_and(|g| g.chars().eq(s.chars())),
-            Want::JsonStr(s) => got.as_str().is_some_and(|g| str_eq(g, s)),
+            Want::Str(s) => got.as_json_str().is_some_and(|g| g.chars().eq(s.chars())),
+            Want::JsonStr(s) => got.as_json_str().is_some_and(|g| str_eq(g, s)),
             Want::Refused(_) => false,
         }
     }
@@ -1407,7 +1407,7 @@ fn encode_sized<const N: usize>(
             }),
         }),
         _ => {
-            let text = r.raw().and_then(|v| v.as_str());
+            let text = r.raw().and_then(|v| v.as_json_str());
             Some(Version {
                 qemu: QemuVersion::Text(text.unwrap_or(json_str(b"\"0.12.50\""))),
                 package: None,
@@ -1586,7 +1586,7 @@ fn any_at(raw: Option<RawJson<'_>>, path: &[&str], pred: &dyn Fn(RawJson<'_>) ->
 
 /// A decoded string equals a raw member it can have come from.
 fn check_str(decoded: JsonStr<'_>, data: Option<RawJson<'_>>, path: &[&str]) {
-    let same = |v: RawJson<'_>| v.as_str().is_some_and(|s| s.raw() == decoded.raw());
+    let same = |v: RawJson<'_>| v.as_json_str().is_some_and(|s| s.raw() == decoded.raw());
     assert!(
         any_at(data, path, &same),
         "decoded {path:?} = {decoded:?} is in no such member"
@@ -1599,7 +1599,8 @@ fn check_opt_str(decoded: Option<JsonStr<'_>>, data: Option<RawJson<'_>>, path: 
     match decoded {
         Some(s) => check_str(s, data, path),
         None => assert!(
-            any_at(data, path, &|v| v.is_null()) || !any_at(data, path, &|v| v.as_str().is_some()),
+            any_at(data, path, &|v| v.is_null())
+                || !any_at(data, path, &|v| v.as_json_str().is_some()),
             "decoded {path:?} = None, but it is a string"
         ),
     }

@@ -75,7 +75,7 @@ impl<'a> From<Frame<'a>> for RawJson<'a> {
     /// Frames are validated UTF-8 JSON, so this only checks UTF-8 once (a fast ASCII
     /// pass); were that ever to fail, the result would be `null`.
     fn from(frame: Frame<'a>) -> Self {
-        Self::trusted_str(frame.as_str().unwrap_or("null"))
+        Self::trusted_str(core::str::from_utf8(frame.as_bytes()).unwrap_or("null"))
     }
 }
 
@@ -168,8 +168,15 @@ impl<'a> RawJson<'a> {
         }
     }
 
-    /// The string, if this is one.
-    pub fn as_str(&self) -> Option<JsonStr<'a>> {
+    /// The string's text, borrowed, if this is a string without escapes (`None` for
+    /// other kinds and for strings with escapes: decode those through
+    /// [`as_json_str`](Self::as_json_str)).
+    pub fn as_str(&self) -> Option<&'a str> {
+        self.as_json_str()?.as_str()
+    }
+
+    /// The string, still escaped, if this is one.
+    pub fn as_json_str(&self) -> Option<JsonStr<'a>> {
         if self.kind() != Kind::String {
             return None;
         }

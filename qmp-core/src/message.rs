@@ -88,7 +88,7 @@ impl Greeting<'_> {
     pub fn offers(&self, name: &str) -> bool {
         self.capabilities
             .elements()
-            .any(|c| c.as_str().is_some_and(|c| c == name))
+            .any(|c| c.as_json_str().is_some_and(|c| c == name))
     }
 }
 
@@ -364,7 +364,7 @@ fn member_name(name: JsonStr<'_>) -> &str {
 }
 
 fn string<'a>(value: RawJson<'a>, member: &'static str) -> Result<JsonStr<'a>, MessageError> {
-    value.as_str().ok_or(MessageError::WrongType(member))
+    value.as_json_str().ok_or(MessageError::WrongType(member))
 }
 
 fn object<'a>(value: RawJson<'a>, member: &'static str) -> Result<RawJson<'a>, MessageError> {
@@ -606,12 +606,12 @@ pub fn parse_request<'a>(
     let (name, oob) = match (execute, exec_oob) {
         (Some(_), Some(_)) => return Err(refuse(RequestError::Clash)),
         (Some(e), None) => (
-            e.as_str()
+            e.as_json_str()
                 .ok_or(refuse(RequestError::NotAString("execute")))?,
             false,
         ),
         (None, Some(e)) => (
-            e.as_str()
+            e.as_json_str()
                 .ok_or(refuse(RequestError::NotAString("exec-oob")))?,
             true,
         ),

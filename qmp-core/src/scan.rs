@@ -63,8 +63,8 @@ pub enum ScanErrorKind {
 }
 
 impl ScanErrorKind {
-    /// A short static description.
-    pub const fn as_str(self) -> &'static str {
+    /// A short static description (also what `Display` writes).
+    pub const fn description(self) -> &'static str {
         match self {
             Self::UnexpectedByte => "unexpected byte",
             Self::ControlCharacter => "raw control character in string",
@@ -83,7 +83,7 @@ impl ScanErrorKind {
 
 impl fmt::Display for ScanErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.description())
     }
 }
 

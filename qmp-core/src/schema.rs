@@ -65,7 +65,7 @@
 //! let msg = RawJson::parse(
 //!     br#"{"timestamp": {"seconds": 1795639852, "microseconds": 349927}, "event": "SHUTDOWN", "data": {"guest": false, "reason": "host-qmp-quit"}}"#,
 //! )?;
-//! let name = msg.get("event").and_then(|n| n.as_str()).and_then(|n| n.as_str());
+//! let name = msg.get("event").and_then(|n| n.as_str());
 //! match Event::decode(name.unwrap_or_default(), msg.get("data"))? {
 //!     Event::Shutdown(shutdown) => {
 //!         assert_eq!(shutdown.guest, Some(false));
@@ -90,7 +90,7 @@ use crate::json::{Elements, JsonStr, Kind, RawJson};
 /// Defines an open QAPI enum: known wire values as unit variants plus an
 /// `Other(JsonStr)` catch-all, with `from_json_str`, `as_str`, `is_known`, `Display`, a
 /// borrowing `Deserialize` that never fails on an unknown value, and the direct member
-/// decoding of [`members`].
+/// decoding of [`fields`].
 macro_rules! open_enum {
     (
         $(#[$meta:meta])*
@@ -117,7 +117,7 @@ macro_rules! open_enum {
                 // The variant at index `i` of WIRES: a chain that the optimiser turns
                 // into arithmetic on the discriminant (a table of variants would cost
                 // more flash).
-                let mut i = match $crate::schema::members::find(value, WIRES) {
+                let mut i = match $crate::schema::fields::find(value, WIRES) {
                     Some(i) => i,
                     None => return Self::Other(value),
                 };
@@ -159,13 +159,13 @@ macro_rules! open_enum {
             }
         }
 
-        impl<'a> $crate::schema::members::Value<'a> for $name<'a> {
+        impl<'a> $crate::schema::fields::Value<'a> for $name<'a> {
             fn value(
                 raw: $crate::json::RawJson<'a>,
-                fields: &mut $crate::schema::members::Fields<'a, '_>,
+                fields: &mut $crate::schema::fields::Fields<'a, '_>,
             ) -> Self {
                 Self::from_json_str(
-                    <$crate::json::JsonStr<'a> as $crate::schema::members::Value<'a>>::value(
+                    <$crate::json::JsonStr<'a> as $crate::schema::fields::Value<'a>>::value(
                         raw, fields,
                     ),
                 )
@@ -179,7 +179,7 @@ macro_rules! open_enum {
 }
 
 #[macro_use]
-mod members;
+mod fields;
 
 pub mod commands;
 pub mod events;
@@ -409,7 +409,7 @@ impl<'a> FromJson<'a> for RawJson<'a> {
 
 impl<'a> FromJson<'a> for JsonStr<'a> {
     fn from_json(raw: RawJson<'a>) -> Result<Self, DecodeError> {
-        raw.as_str().ok_or(DecodeError::WrongKind {
+        raw.as_json_str().ok_or(DecodeError::WrongKind {
             what: "string",
             expected: Kind::String,
             found: raw.kind(),

@@ -451,7 +451,7 @@ fn command_encoding_does_not_allocate() {
             let node = c
                 .arguments
                 .and_then(|a| a.get("node-name"))
-                .and_then(|v| v.as_str());
+                .and_then(|v| v.as_json_str());
             assert!(c.name == "blockdev-add" && node.is_some_and(|s| s == names[i % names.len()]));
             assert!(buf[..n].is_ascii());
             // And the argument-less form, the most common command of all.

@@ -31,7 +31,7 @@ fn raw(text: &str) -> RawJson<'_> {
 
 fn json_str(raw_json: &str) -> JsonStr<'_> {
     raw(raw_json)
-        .as_str()
+        .as_json_str()
         .unwrap_or_else(|| panic!("{raw_json} is not a string"))
 }
 

@@ -31,7 +31,7 @@ impl core::error::Error for BufferTooSmall {}
 /// use qmp_core::json::RawJson;
 ///
 /// let v = RawJson::parse(br#""caf\u00E9 \uD83D\uDE00""#)?;
-/// let s = v.as_str().unwrap();
+/// let s = v.as_json_str().unwrap();
 /// assert_eq!(s.as_str(), None); // has escapes
 /// assert!(s == "café 😀");
 /// let mut buf = [0u8; 16];

@@ -66,7 +66,10 @@ fn members_in_wire_order_with_nesting() {
     }
     assert_eq!(n, 3);
     let err = obj.get("error").unwrap();
-    assert_eq!(err.get("class").unwrap().as_str().unwrap(), "GenericError");
+    assert_eq!(
+        err.get("class").unwrap().as_json_str().unwrap(),
+        "GenericError"
+    );
     assert_eq!(err.get("desc").unwrap().as_bytes(), br#""x\"]""#);
     assert_eq!(obj.get("key").and_then(|k| k.as_u64()), Some(3));
     assert!(obj.get("missing").is_none());
@@ -74,7 +77,13 @@ fn members_in_wire_order_with_nesting() {
     let mut elems = id.elements();
     assert_eq!(elems.next().unwrap().as_u64(), Some(1));
     assert_eq!(
-        elems.next().unwrap().get("a").unwrap().as_str().unwrap(),
+        elems
+            .next()
+            .unwrap()
+            .get("a")
+            .unwrap()
+            .as_json_str()
+            .unwrap(),
         "}"
     );
     assert!(elems.next().is_none());
@@ -94,7 +103,7 @@ fn pretty_printed_values_walk_the_same() {
 #[test]
 fn strings_unescape() {
     let s = v(r#""a\"\\\/\b\f\n\r\t\u00e9\u00E9\uD83D\uDE00z""#);
-    let s = s.as_str().unwrap();
+    let s = s.as_json_str().unwrap();
     assert!(s.has_escapes());
     assert_eq!(s.as_str(), None);
     let expected = "a\"\\/\u{8}\u{c}\n\r\t\u{e9}\u{e9}\u{1f600}z";
@@ -111,14 +120,14 @@ fn strings_unescape() {
         })
     );
     let plain = v("\"plain\"");
-    assert_eq!(plain.as_str().unwrap().as_str(), Some("plain"));
-    assert!(plain.as_str().unwrap() == "plain");
+    assert_eq!(plain.as_json_str().unwrap().as_str(), Some("plain"));
+    assert!(plain.as_json_str().unwrap() == "plain");
 }
 
 #[test]
 fn string_comparison_decides_by_decoded_text() {
     fn s(json: &str) -> JsonStr<'_> {
-        v(json).as_str().unwrap()
+        v(json).as_json_str().unwrap()
     }
     // Escaped text longer than the other side: decoded, then compared.
     assert!(s(r#""\u0069d""#) == "id");
@@ -165,5 +174,5 @@ fn frames_convert_for_free() {
     framer.push(b"{\"event\": \"STOP\"}\r\n");
     let frame = framer.next().unwrap().unwrap();
     let json = RawJson::from(frame);
-    assert_eq!(json.get("event").unwrap().as_str().unwrap(), "STOP");
+    assert_eq!(json.get("event").unwrap().as_json_str().unwrap(), "STOP");
 }

@@ -92,7 +92,7 @@ fn replies_errors_and_events() {
     let Ok(Message::Return(r)) = parse(r#"{"return": "kvm support: enabled\r\n"}"#) else {
         panic!()
     };
-    assert!(r.value.as_str().unwrap() == "kvm support: enabled\r\n" && r.id.is_none());
+    assert!(r.value.as_json_str().unwrap() == "kvm support: enabled\r\n" && r.id.is_none());
 
     let Ok(Message::Error(e)) = parse(
         r#"{"error": {"class": "CommandNotFound", "desc": "Expecting capabilities negotiation with 'qmp_capabilities'"}}"#,
@@ -119,7 +119,12 @@ fn replies_errors_and_events() {
     assert!(ev.name == "SHUTDOWN");
     assert_eq!(ev.timestamp.seconds, 1795639779);
     assert_eq!(
-        ev.data.unwrap().get("reason").unwrap().as_str().unwrap(),
+        ev.data
+            .unwrap()
+            .get("reason")
+            .unwrap()
+            .as_json_str()
+            .unwrap(),
         "host-qmp-quit"
     );
     // No data, and a failed clock.

@@ -129,8 +129,8 @@ pub enum QmpCapability<'a> {
 }
 
 impl QmpCapability<'_> {
-    /// The capability's name.
-    pub const fn as_str(&self) -> &str {
+    /// The capability's name, as on the wire.
+    pub const fn name(&self) -> &str {
         match self {
             Self::Oob => "oob",
             Self::Other(name) => name,
@@ -140,13 +140,13 @@ impl QmpCapability<'_> {
 
 impl fmt::Display for QmpCapability<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.name())
     }
 }
 
 impl Serialize for QmpCapability<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
+        s.serialize_str(self.name())
     }
 }
 

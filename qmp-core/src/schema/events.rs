@@ -42,7 +42,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use super::members::find;
+use super::fields::find;
 use super::{DecodeError, FromJson};
 use crate::json::{JsonStr, RawJson};
 

@@ -86,7 +86,7 @@ fn list<'a>(raw: RawJson<'a>, key: &str) -> Elements<'a> {
 
 /// The string member `raw[key]`.
 fn string<'a>(raw: RawJson<'a>, key: &str) -> Option<JsonStr<'a>> {
-    raw.get(key).and_then(|v| v.as_str())
+    raw.get(key).and_then(|v| v.as_json_str())
 }
 
 /// One entry of the schema. See the [module docs](self).
@@ -113,9 +113,9 @@ impl<'a> FromJson<'a> for SchemaInfo<'a> {
         let mut meta_type = None;
         for (key, value) in raw.members() {
             if key == "name" && name.is_none() {
-                name = value.as_str();
+                name = value.as_json_str();
             } else if key == "meta-type" && meta_type.is_none() {
-                meta_type = value.as_str();
+                meta_type = value.as_json_str();
             }
         }
         let missing = |member| DecodeError::MissingMember {
@@ -250,7 +250,7 @@ impl<'a> Iterator for Strings<'a> {
     type Item = JsonStr<'a>;
 
     fn next(&mut self) -> Option<JsonStr<'a>> {
-        self.0.by_ref().find_map(|v| v.as_str())
+        self.0.by_ref().find_map(|v| v.as_json_str())
     }
 }
 
@@ -283,7 +283,7 @@ impl<'a> Iterator for EnumMembers<'a> {
         let legacy = self.legacy;
         self.elements.by_ref().find_map(|v| {
             if legacy {
-                v.as_str().map(|name| EnumMember { name, raw: None })
+                v.as_json_str().map(|name| EnumMember { name, raw: None })
             } else {
                 string(v, "name").map(|name| EnumMember { name, raw: Some(v) })
             }

@@ -144,7 +144,7 @@ fn value(text: &[u8]) -> Value {
 
 /// Decode a whole event message (any member order, any whitespace).
 fn decode_message(msg: RawJson<'_>) -> Result<Event<'_>, DecodeError> {
-    let name = msg.get("event").and_then(|n| n.as_str());
+    let name = msg.get("event").and_then(|n| n.as_json_str());
     let name = name.unwrap_or_else(|| panic!("no event name in {msg}"));
     Event::decode_escaped(name, msg.get("data"))
 }
@@ -746,9 +746,13 @@ fn unknown_events_keep_name_and_data() {
 
 #[test]
 fn escaped_event_names() {
-    let name = raw(br#""ST\u004FP""#).as_str().unwrap_or_else(|| panic!());
+    let name = raw(br#""ST\u004FP""#)
+        .as_json_str()
+        .unwrap_or_else(|| panic!());
     assert_eq!(ok(Event::decode_escaped(name, None)), Event::Stop);
-    let name = raw(br#""X\u0041""#).as_str().unwrap_or_else(|| panic!());
+    let name = raw(br#""X\u0041""#)
+        .as_json_str()
+        .unwrap_or_else(|| panic!());
     assert_eq!(
         ok(Event::decode_escaped(name, None)),
         Event::Unknown {
@@ -757,7 +761,9 @@ fn escaped_event_names() {
         }
     );
     let long = format!("\"{}\\u0041\"", "A".repeat(100));
-    let name = raw(long.as_bytes()).as_str().unwrap_or_else(|| panic!());
+    let name = raw(long.as_bytes())
+        .as_json_str()
+        .unwrap_or_else(|| panic!());
     assert!(!ok(Event::decode_escaped(name, None)).is_known());
 }
 
@@ -1883,7 +1889,7 @@ fn returns_decode_from_real_replies() {
     let by_id = |id: &'static str| {
         move |m: RawJson<'_>| {
             m.get("id")
-                .and_then(|i| i.as_str())
+                .and_then(|i| i.as_json_str())
                 .is_some_and(|i| i == id)
         }
     };

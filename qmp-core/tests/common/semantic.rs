@@ -355,7 +355,7 @@ pub fn raw_matches(v: &Value, raw: RawJson<'_>) -> Result<(), String> {
                 return fail("number");
             }
         }
-        Value::String(s) => match raw.as_str() {
+        Value::String(s) => match raw.as_json_str() {
             Some(js) if text(js) == *s && js == s.as_str() => {}
             _ => return fail("string"),
         },

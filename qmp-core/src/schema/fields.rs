@@ -46,7 +46,7 @@ macro_rules! from_members {
             fn from_json(
                 raw: $crate::json::RawJson<'a>,
             ) -> ::core::result::Result<Self, $crate::schema::DecodeError> {
-                use $crate::schema::members::{Fields, Member, Shape};
+                use $crate::schema::fields::{Fields, Member, Shape};
                 const SHAPE: Shape = Shape {
                     what: stringify!($ty),
                     names: &[$( from_members!(@wire $field $($wire)?) ),+],
@@ -59,10 +59,10 @@ macro_rules! from_members {
             }
         }
 
-        impl<'a> $crate::schema::members::Value<'a> for $ty $(<$lt>)? {
+        impl<'a> $crate::schema::fields::Value<'a> for $ty $(<$lt>)? {
             fn value(
                 raw: $crate::json::RawJson<'a>,
-                fields: &mut $crate::schema::members::Fields<'a, '_>,
+                fields: &mut $crate::schema::fields::Fields<'a, '_>,
             ) -> Self {
                 if fields.check_kind(raw, $crate::json::Kind::Object) {
                     match <Self as $crate::schema::FromJson<'a>>::from_json(raw) {
@@ -70,11 +70,11 @@ macro_rules! from_members {
                         Err(error) => fields.fail(error),
                     }
                 }
-                <Self as $crate::schema::members::Value<'a>>::placeholder()
+                <Self as $crate::schema::fields::Value<'a>>::placeholder()
             }
 
             fn placeholder() -> Self {
-                use $crate::schema::members::Member;
+                use $crate::schema::fields::Member;
                 Self { $( $field: Member::placeholder(), )+ }
             }
         }
@@ -322,7 +322,7 @@ const EMPTY: JsonStr<'static> = JsonStr::from_raw("");
 
 impl<'a> Value<'a> for JsonStr<'a> {
     fn value(raw: RawJson<'a>, fields: &mut Fields<'a, '_>) -> Self {
-        match raw.as_str() {
+        match raw.as_json_str() {
             Some(s) => s,
             None => {
                 fields.invalid(raw, Kind::String);
