@@ -331,7 +331,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
 
     /// Copy as much of `data` as fits into the buffer and return how many bytes were
     /// taken. Returns less than `data.len()` when the buffer is full: call
-    /// [`next`](Framer::next) until `None`, then push the rest.
+    /// [`next`](Framer::next) until `None`, then push the rest. [`feed`](Self::feed)
+    /// does that loop for you.
+    #[must_use = "push may take only part of the input: push the rest after draining next()"]
     pub fn push(&mut self, data: &[u8]) -> usize {
         self.compact(data.len());
         let spare = self.spare_slice();
@@ -364,6 +366,50 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
         self.tail += n;
         if n > 0 {
             self.eof = false;
+        }
+    }
+
+    /// Push all of `data`, handing every frame and error it completes to `on_item` as
+    /// soon as it is found: the [`push`](Self::push) / [`next`](Self::next) loop, for
+    /// any length of `data` and any buffer size. At the end of the stream, call
+    /// [`finish`](Self::finish) and then [`drain`](Self::drain).
+    ///
+    /// ```
+    /// use qmp_core::frame::{Frame, FrameError, Framer};
+    ///
+    /// // A small buffer and a long input: feed takes it all.
+    /// let input = b"{\"return\": {}, \"id\": 1}\r\n".repeat(100);
+    /// let mut framer = Framer::new([0u8; 64]);
+    /// let (mut frames, mut errors) = (0, 0);
+    /// let mut count = |item: Result<Frame<'_>, FrameError>| match item {
+    ///     Ok(_frame) => frames += 1,
+    ///     Err(_error) => errors += 1,
+    /// };
+    /// framer.feed(&input, &mut count);
+    /// framer.finish();
+    /// framer.drain(&mut count);
+    /// assert_eq!((frames, errors), (100, 0));
+    /// ```
+    pub fn feed(
+        &mut self,
+        mut data: &[u8],
+        mut on_item: impl FnMut(Result<Frame<'_>, FrameError>),
+    ) {
+        loop {
+            let n = self.push(data);
+            data = &data[n..];
+            self.drain(&mut on_item);
+            if data.is_empty() {
+                return;
+            }
+        }
+    }
+
+    /// Hand every frame and error that is complete to `on_item`, until
+    /// [`next`](Self::next) needs more input.
+    pub fn drain(&mut self, mut on_item: impl FnMut(Result<Frame<'_>, FrameError>)) {
+        while let Some(item) = self.next() {
+            on_item(item);
         }
     }
 

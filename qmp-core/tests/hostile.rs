@@ -771,19 +771,25 @@ fn scalar_filling_the_buffer_is_too_large() {
 fn reset_starts_over() {
     use qmp_core::frame::Framer;
     let mut f = Framer::new([0u8; 64]);
-    f.push(b"\r\n{\"return\": [1, 2");
+    assert_eq!(
+        f.push(b"\r\n{\"return\": [1, 2"),
+        b"\r\n{\"return\": [1, 2".len()
+    );
     assert!(f.next().is_none());
     assert_eq!(f.offset(), 18);
     f.reset();
     assert_eq!(f.offset(), 0);
-    f.push(MSG);
+    assert_eq!(f.push(MSG), MSG.len());
     let got = f.next().unwrap().unwrap();
     assert_eq!((got.offset(), got.as_bytes()), (0, MSG));
     // Reset in the middle of error recovery too.
-    f.push(b" junk {\"return\": {}}");
+    assert_eq!(
+        f.push(b" junk {\"return\": {}}"),
+        b" junk {\"return\": {}}".len()
+    );
     assert!(f.next().is_none());
     f.reset();
-    f.push(MSG);
+    assert_eq!(f.push(MSG), MSG.len());
     let got = f.next().unwrap().unwrap();
     assert_eq!((got.offset(), got.as_bytes()), (0, MSG));
     assert!(f.next().is_none());

@@ -30,7 +30,7 @@ fn every_capture_frame_parses_as_serde_json_classifies_it() {
     let mut counts = [0usize; 4];
     for (name, data) in testdata_dir("captures") {
         let mut framer = Framer::with_config(vec![0u8; 256 * 1024], ScanConfig::qmp());
-        framer.push(&data);
+        assert_eq!(framer.push(&data), data.len());
         framer.finish();
         while let Some(item) = framer.next() {
             // One capture line is not JSON (QEMU echoes an id of 1e999 as `inf`); the

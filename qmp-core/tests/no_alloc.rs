@@ -240,7 +240,7 @@ fn capture_frames(name: &str) -> Vec<Vec<u8>> {
     let path = format!("{}/../testdata/captures/{name}", env!("CARGO_MANIFEST_DIR"));
     let data = std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     let mut framer = Framer::new(vec![0u8; 256 * 1024]);
-    framer.push(&data);
+    assert_eq!(framer.push(&data), data.len());
     framer.finish();
     let mut out = Vec::new();
     while let Some(item) = framer.next() {

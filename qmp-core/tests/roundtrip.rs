@@ -436,7 +436,7 @@ fn round_trip(input: &str, generated: &Value) -> Result<Vec<u8>, TestCaseError> 
     let message = Message::parse(raw).map_err(|e| TestCaseError::fail(format!("parse: {e}")))?;
     // Straight from a framer, with the outline it noted: the same message.
     let mut framer = Framer::with_config(vec![0u8; input.len() + 1], ScanConfig::json());
-    framer.push(input.as_bytes());
+    assert_eq!(framer.push(input.as_bytes()), input.len());
     framer.finish();
     match framer.next() {
         Some(Ok(frame)) => prop_assert_eq!(Message::parse(frame), Ok(message)),

@@ -171,7 +171,8 @@ fn decode_through_serde_json_core() {
 #[test]
 fn frames_convert_for_free() {
     let mut framer = crate::frame::Framer::new([0u8; 64]);
-    framer.push(b"{\"event\": \"STOP\"}\r\n");
+    let stop = b"{\"event\": \"STOP\"}\r\n";
+    assert_eq!(framer.push(stop), stop.len());
     let frame = framer.next().unwrap().unwrap();
     let json = RawJson::from(frame);
     assert_eq!(json.get("event").unwrap().as_json_str().unwrap(), "STOP");
