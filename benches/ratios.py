@@ -28,6 +28,7 @@ from pathlib import Path
 GROUPS = ["schema", "events", "chatter", "pretty"]
 FUNCTIONS = [
     "qmp_framer/whole",
+    "qmp_framer_parse/whole",
     "qmp_framer/4k_chunks",
     "serde_json/raw_value_stream",
     "serde_json/ignored_any_lines",
@@ -39,6 +40,10 @@ RATIOS = [
     ("framer whole ÷ RawValue", "qmp_framer/whole"),
     ("framer 4k ÷ RawValue", "qmp_framer/4k_chunks"),
 ]
+
+# Framing plus Message::parse against framing alone, per corpus, and the goal for it
+# (parsing adds at most half the framing cost) on the corpora it applies to.
+PARSE_RATIO = ("qmp_framer_parse/whole", "qmp_framer/whole", 0.67, {"events", "chatter"})
 
 # The `messages` bench: its groups, their functions in display order, and the baselines
 # each function is divided by.
@@ -144,6 +149,7 @@ def print_framing(results: dict) -> None:
     )
 
     header = ["corpus", "bytes"] + functions + [name for name, _ in RATIOS]
+    header.append("framer+parse ÷ framer")
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
     for group in groups:
@@ -156,6 +162,11 @@ def print_framing(results: dict) -> None:
         for _, function in RATIOS:
             speed = speeds.get(function)
             row.append("n/a" if speed is None or not base else f"{speed / base:.2f}")
+        parse, alone, goal, goal_groups = PARSE_RATIO
+        value = ratio(speeds.get(parse), speeds.get(alone))
+        if value != "n/a" and group in goal_groups:
+            value += f" (goal ≥ {goal:g}: " + ("met" if float(value) >= goal else "missed") + ")"
+        row.append(value)
         print("| " + " | ".join(row) + " |")
     print()
     print(

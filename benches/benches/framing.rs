@@ -15,6 +15,10 @@
 //!   timed loop (see `qmp_benches::line_messages`), so their cost is not counted.
 //!   simd-json parses in place, so each line is first copied into a reused scratch buffer.
 //!
+//! - `qmp_framer_parse/whole`: `qmp_framer/whole` plus [`Message::parse`] of every frame
+//!   (kind, id, name and the ends of the nested members, all checked), so the two
+//!   figures show what message classification adds to framing.
+//!
 //! The framer copies every byte into its buffer (`push`); the serde_json stream reads the
 //! corpus in place. Both validate strictly.
 //!
@@ -30,7 +34,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use qmp_core::frame::Framer;
+use qmp_core::frame::{Frame, FrameError, Framer};
+use qmp_core::message::Message;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
@@ -74,6 +79,30 @@ fn drain(framer: &mut Framer<Vec<u8>>, tally: &mut Tally) {
             Err(_) => tally.errors += 1,
         }
     }
+}
+
+/// [`frame_all`], also classifying every frame with [`Message::parse`]; a frame that is
+/// not a message counts as an error.
+fn frame_parse_all(framer: &mut Framer<Vec<u8>>, corpus: &[u8], chunk: usize) -> Tally {
+    let mut tally = Tally::default();
+    let mut on_item = |item: Result<Frame<'_>, FrameError>| match item {
+        Ok(frame) => match Message::parse(frame) {
+            Ok(message) => {
+                black_box(message);
+                tally.frames += 1;
+                tally.bytes += frame.len();
+            }
+            Err(_) => tally.errors += 1,
+        },
+        Err(_) => tally.errors += 1,
+    };
+    framer.reset();
+    for piece in corpus.chunks(chunk) {
+        framer.feed(piece, &mut on_item);
+    }
+    framer.finish();
+    framer.drain(&mut on_item);
+    tally
 }
 
 /// Every frame of `corpus`, fed in `chunk`-byte pieces; panics on any framer error.
@@ -133,6 +162,7 @@ fn bench_corpus(c: &mut Criterion, name: &str, corpus: &[u8], per_line: bool) {
     }
     assert_eq!(frame_all(&mut framer, corpus, corpus.len()), expected);
     assert_eq!(frame_all(&mut framer, corpus, CHUNK), expected);
+    assert_eq!(frame_parse_all(&mut framer, corpus, corpus.len()), expected);
     let lines = if per_line {
         let lines = qmp_benches::line_messages(corpus);
         assert_eq!(lines, expected_frames, "{name}: lines are the frames");
@@ -153,6 +183,13 @@ fn bench_corpus(c: &mut Criterion, name: &str, corpus: &[u8], per_line: bool) {
     group.bench_function("qmp_framer/whole", |b| {
         b.iter(|| {
             let tally = frame_all(&mut framer, black_box(corpus), corpus.len());
+            assert_eq!(tally, expected);
+            black_box(tally)
+        })
+    });
+    group.bench_function("qmp_framer_parse/whole", |b| {
+        b.iter(|| {
+            let tally = frame_parse_all(&mut framer, black_box(corpus), corpus.len());
             assert_eq!(tally, expected);
             black_box(tally)
         })

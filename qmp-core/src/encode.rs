@@ -336,7 +336,7 @@ impl sealed::Sealed for JsonStr<'_> {}
 /// Re-quoted, with raw non-ASCII escaped.
 impl Payload for JsonStr<'_> {
     fn write_json<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<(), EncodeError<S::Error>> {
-        Ok(write::raw_string(sink, self.raw())?)
+        Ok(write::raw_string(sink, self.raw_bytes())?)
     }
 }
 
@@ -380,7 +380,7 @@ impl<P: Payload + ?Sized> Payload for &P {
 fn text<S: Sink + ?Sized>(sink: &mut S, t: Text<'_>) -> Result<(), S::Error> {
     match t {
         Text::Str(s) => write::string(sink, s),
-        Text::Json(s) => write::raw_string(sink, s.raw()),
+        Text::Json(s) => write::raw_string(sink, s.raw_bytes()),
     }
 }
 
@@ -708,11 +708,11 @@ pub fn greeting<S: Sink + ?Sized>(
                 write::u64(sink, major, false)?;
                 sink.write(b"}")?;
             }
-            QemuVersion::Text(s) => write::raw_string(sink, s.raw())?,
+            QemuVersion::Text(s) => write::raw_string(sink, s.raw_bytes())?,
         }
         if let Some(package) = version.package {
             sink.write(b",\"package\":")?;
-            write::raw_string(sink, package.raw())?;
+            write::raw_string(sink, package.raw_bytes())?;
         }
         sink.write(b"},")?;
     }

@@ -8,8 +8,12 @@
 //! through serde-json-core.
 //!
 //! Because the bytes are known to be valid, walking them needs no error handling and no
-//! recursion: skipping a nested value only counts brackets outside strings. Accessors
-//! still index defensively, so even a misuse cannot panic.
+//! recursion: one cursor steps over strings, values and members for every layer above
+//! (skipping a nested value only counts brackets outside strings), and accessors index
+//! defensively, so even a misuse cannot panic. A `RawJson` holds bytes, not `&str`: the
+//! scanner has already checked UTF-8, so nothing is checked again until a caller asks
+//! for a `&str` ([`RawJson::as_str`], [`JsonStr::as_str`]), and then only for that
+//! string.
 //!
 //! ```
 //! use qmp_core::json::{Kind, RawJson};
@@ -23,14 +27,19 @@
 //! # Ok::<(), qmp_core::scan::ScanError>(())
 //! ```
 
+mod cursor;
 mod string;
 
 use core::fmt;
 
+pub(crate) use cursor::Cursor;
+#[cfg(any(test, feature = "fuzz"))]
+#[allow(unused_imports)] // for the fuzz oracle's tokenizer
+pub(crate) use cursor::Token;
 pub use string::{BufferTooSmall, Chars, JsonStr};
 
 use crate::frame::Frame;
-use crate::scan::{is_delim, skip_plain, validate, Outline, ScanError};
+use crate::scan::{is_ws, validate, Outline, ScanError};
 
 /// The kind of a JSON value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -51,17 +60,17 @@ pub enum Kind {
 
 /// A validated JSON value, borrowed. See the [module docs](self).
 ///
-/// It holds the value's text as `&str`: a frame is checked as UTF-8 once, when it
-/// becomes a `RawJson`, and every member, element and string below it is then a plain
-/// sub-slice, never checked again.
+/// It holds the value's bytes: a frame becomes a `RawJson` for free, and every member,
+/// element and string below it is a plain sub-slice. The scanner checked UTF-8 once;
+/// only the strings a caller asks for as `&str` are made into one.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RawJson<'a> {
-    text: &'a str,
+    bytes: &'a [u8],
 }
 
 impl fmt::Debug for RawJson<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RawJson({})", self.text)
+        write!(f, "RawJson({})", self.as_text())
     }
 }
 
@@ -72,10 +81,9 @@ impl fmt::Display for RawJson<'_> {
 }
 
 impl<'a> From<Frame<'a>> for RawJson<'a> {
-    /// Frames are validated UTF-8 JSON, so this only checks UTF-8 once (a fast ASCII
-    /// pass); were that ever to fail, the result would be `null`.
+    /// Free: a frame is one validated JSON value.
     fn from(frame: Frame<'a>) -> Self {
-        Self::trusted_str(core::str::from_utf8(frame.as_bytes()).unwrap_or("null"))
+        Self::trusted(frame.as_bytes())
     }
 }
 
@@ -84,38 +92,35 @@ impl<'a> RawJson<'a> {
     /// trimmed).
     pub fn parse(bytes: &'a [u8]) -> Result<Self, ScanError> {
         validate(bytes)?;
-        let text = core::str::from_utf8(bytes).unwrap_or_default();
-        Ok(Self::trusted_str(
-            text.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n')),
-        ))
+        let start = bytes.iter().position(|&b| !is_ws(b)).unwrap_or(bytes.len());
+        let end = bytes
+            .iter()
+            .rposition(|&b| !is_ws(b))
+            .map_or(start, |i| i + 1);
+        Ok(Self::trusted(bytes.get(start..end).unwrap_or_default()))
     }
 
-    /// Wrap text already known to be one valid JSON value without surrounding
+    /// Wrap bytes already known to be one valid JSON value without surrounding
     /// whitespace.
-    pub(crate) const fn trusted_str(text: &'a str) -> Self {
-        Self { text }
-    }
-
-    /// [`trusted_str`](Self::trusted_str) for bytes; invalid UTF-8 (impossible for a
-    /// validated value) gives `null`.
-    #[allow(dead_code)] // used by the fuzz module
-    pub(crate) fn trusted(bytes: &'a [u8]) -> Self {
-        Self::trusted_str(core::str::from_utf8(bytes).unwrap_or("null"))
+    pub(crate) const fn trusted(bytes: &'a [u8]) -> Self {
+        Self { bytes }
     }
 
     /// The value's JSON text.
     pub const fn as_bytes(&self) -> &'a [u8] {
-        self.text.as_bytes()
+        self.bytes
     }
 
-    /// The value's JSON text as `&str`.
-    pub const fn as_text(&self) -> &'a str {
-        self.text
+    /// The value's JSON text as `&str`. This checks the bytes as UTF-8 (in O(n); it
+    /// cannot fail for a validated value): use [`as_bytes`](Self::as_bytes) where bytes
+    /// do.
+    pub fn as_text(&self) -> &'a str {
+        core::str::from_utf8(self.bytes).unwrap_or_default()
     }
 
     /// The kind of value.
     pub fn kind(&self) -> Kind {
-        match self.text.as_bytes().first() {
+        match self.bytes.first() {
             Some(b'{') => Kind::Object,
             Some(b'[') => Kind::Array,
             Some(b'"') => Kind::String,
@@ -131,11 +136,10 @@ impl<'a> RawJson<'a> {
         let pos = if self.kind() == Kind::Object {
             1
         } else {
-            self.text.len()
+            self.bytes.len()
         };
         Members {
-            text: self.text,
-            pos,
+            cursor: Cursor::at(self.bytes, pos),
             outline: Outline::EMPTY,
             containers: 0,
         }
@@ -152,7 +156,46 @@ impl<'a> RawJson<'a> {
 
     /// The first member named `key` (compared after unescaping), if this is an object.
     pub fn get(&self, key: &str) -> Option<RawJson<'a>> {
-        self.members().find(|(k, _)| *k == key).map(|(_, v)| v)
+        let [value] = self.get_all([key]);
+        value
+    }
+
+    /// The first member of each name in `keys` (compared after unescaping), found in one
+    /// walk over the object: several [`get`](Self::get)s for the price of one.
+    ///
+    /// ```
+    /// use qmp_core::json::RawJson;
+    ///
+    /// let error = RawJson::parse(br#"{"class": "GenericError", "desc": "no such device"}"#)?;
+    /// let [class, desc, data] = error.get_all(["class", "desc", "data"]);
+    /// assert_eq!(class.and_then(|c| c.as_str()), Some("GenericError"));
+    /// assert_eq!(desc.and_then(|d| d.as_str()), Some("no such device"));
+    /// assert!(data.is_none());
+    /// # Ok::<(), qmp_core::scan::ScanError>(())
+    /// ```
+    pub fn get_all<const N: usize>(&self, keys: [&str; N]) -> [Option<RawJson<'a>>; N] {
+        let mut found = [None; N];
+        self.find_members(&keys, &mut found);
+        found
+    }
+
+    /// [`get_all`](Self::get_all) without the const generic: one copy of the walk.
+    fn find_members(&self, keys: &[&str], found: &mut [Option<RawJson<'a>>]) {
+        let mut missing = keys.len();
+        let mut next = 0;
+        for (name, value) in self.members() {
+            let Some(i) = name.find_in(keys, next) else {
+                continue;
+            };
+            if let Some(slot @ None) = found.get_mut(i) {
+                *slot = Some(value);
+                missing -= 1;
+                if missing == 0 {
+                    return;
+                }
+            }
+            next = i + 1;
+        }
     }
 
     /// The elements of an array (empty for other kinds).
@@ -160,11 +203,10 @@ impl<'a> RawJson<'a> {
         let pos = if self.kind() == Kind::Array {
             1
         } else {
-            self.text.len()
+            self.bytes.len()
         };
         Elements {
-            text: self.text,
-            pos,
+            cursor: Cursor::at(self.bytes, pos),
         }
     }
 
@@ -180,27 +222,27 @@ impl<'a> RawJson<'a> {
         if self.kind() != Kind::String {
             return None;
         }
-        let inner = self.text.get(1..self.text.len().saturating_sub(1))?;
+        let inner = self.bytes.get(1..self.bytes.len().saturating_sub(1))?;
         Some(JsonStr::from_raw(inner))
     }
 
     /// The boolean, if this is one.
     pub fn as_bool(&self) -> Option<bool> {
-        match self.text {
-            "true" => Some(true),
-            "false" => Some(false),
+        match self.bytes {
+            b"true" => Some(true),
+            b"false" => Some(false),
             _ => None,
         }
     }
 
     /// Whether this is `null`.
     pub fn is_null(&self) -> bool {
-        self.text == "null"
+        self.bytes == b"null"
     }
 
     /// The number as `i64`, if it is an integer (no fraction or exponent) in range.
     pub fn as_i64(&self) -> Option<i64> {
-        let bytes = self.text.as_bytes();
+        let bytes = self.bytes;
         let (negative, digits) = match bytes.split_first()? {
             (b'-', rest) => (true, rest),
             _ => (false, bytes),
@@ -216,7 +258,7 @@ impl<'a> RawJson<'a> {
     /// The number as `u64`, if it is a non-negative integer (no fraction or exponent) in
     /// range. `-0` is 0.
     pub fn as_u64(&self) -> Option<u64> {
-        let bytes = self.text.as_bytes();
+        let bytes = self.bytes;
         match bytes.split_first()? {
             (b'-', b"0") => Some(0),
             (b'-', _) => None,
@@ -237,7 +279,7 @@ impl<'a> RawJson<'a> {
     /// Deserialize into `T` with serde-json-core, borrowing from the frame where `T`
     /// does (`&'a str` fields need strings without escapes; use [`JsonStr`] otherwise).
     pub fn decode<T: serde::Deserialize<'a>>(&self) -> Result<T, serde_json_core::de::Error> {
-        serde_json_core::from_slice(self.text.as_bytes()).map(|(value, _)| value)
+        serde_json_core::from_slice(self.bytes).map(|(value, _)| value)
     }
 }
 
@@ -257,8 +299,7 @@ fn parse_digits(digits: &[u8]) -> Option<u64> {
 /// Iterator over an object's members: `(name, value)`.
 #[derive(Clone, Debug)]
 pub struct Members<'a> {
-    text: &'a str,
-    pos: usize,
+    cursor: Cursor<'a>,
     /// Where the object's container members end, when known (see [`Outline`]).
     outline: Outline,
     /// How many container members were passed.
@@ -268,128 +309,64 @@ pub struct Members<'a> {
 impl<'a> Iterator for Members<'a> {
     type Item = (JsonStr<'a>, RawJson<'a>);
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        let b = self.text.as_bytes();
-        let mut i = skip_ws(b, self.pos);
-        if b.get(i) == Some(&b',') {
-            i = skip_ws(b, i + 1);
+        let c = &mut self.cursor;
+        c.skip_ws();
+        if c.peek() == Some(b',') {
+            c.bump();
+            c.skip_ws();
         }
-        if b.get(i) != Some(&b'"') {
-            self.pos = b.len();
+        if c.peek() != Some(b'"') {
+            c.jump(usize::MAX);
             return None;
         }
-        let key_end = string_end(b, i);
-        let key = self.text.get(i + 1..key_end.saturating_sub(1))?;
-        let colon = skip_ws(b, key_end);
-        let start = skip_ws(b, colon + 1);
+        let key = c.string();
+        c.skip_ws();
+        c.bump(); // the colon
+        c.skip_ws();
+        let start = c.pos();
         // The n-th container member ends where the scanner recorded it.
-        let recorded = match b.get(start) {
+        let value = match c.peek() {
             Some(b'{' | b'[') => {
                 self.containers += 1;
-                self.outline.end(self.containers - 1)
+                match self.outline.end(self.containers - 1) {
+                    Some(end) if end > start => {
+                        c.jump(end);
+                        c.slice(start)
+                    }
+                    _ => c.value(),
+                }
             }
-            _ => None,
+            _ => c.value(),
         };
-        let end = match recorded {
-            Some(end) if end > start => end,
-            _ => value_end(b, start),
-        };
-        self.pos = end;
-        let value = RawJson::trusted_str(self.text.get(start..end)?);
-        Some((JsonStr::from_raw(key), value))
+        Some((JsonStr::from_raw(key), RawJson::trusted(value)))
     }
 }
 
 /// Iterator over an array's elements.
 #[derive(Clone, Debug)]
 pub struct Elements<'a> {
-    text: &'a str,
-    pos: usize,
+    cursor: Cursor<'a>,
 }
 
 impl<'a> Iterator for Elements<'a> {
     type Item = RawJson<'a>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let b = self.text.as_bytes();
-        let mut i = skip_ws(b, self.pos);
-        if b.get(i) == Some(&b',') {
-            i = skip_ws(b, i + 1);
+        let c = &mut self.cursor;
+        c.skip_ws();
+        if c.peek() == Some(b',') {
+            c.bump();
+            c.skip_ws();
         }
-        match b.get(i) {
+        match c.peek() {
             None | Some(b']') => {
-                self.pos = b.len();
+                c.jump(usize::MAX);
                 None
             }
-            Some(_) => {
-                let end = value_end(b, i);
-                self.pos = end;
-                self.text.get(i..end).map(RawJson::trusted_str)
-            }
+            Some(_) => Some(RawJson::trusted(c.value())),
         }
-    }
-}
-
-fn is_ws(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
-}
-
-fn skip_ws(b: &[u8], mut i: usize) -> usize {
-    while b.get(i).is_some_and(|&c| is_ws(c)) {
-        i += 1;
-    }
-    i
-}
-
-/// Index just past the string whose opening quote is at `i`.
-fn string_end(b: &[u8], mut i: usize) -> usize {
-    i += 1;
-    loop {
-        i = skip_plain(b, i);
-        match b.get(i) {
-            Some(b'"') => return i + 1,
-            Some(b'\\') => i += 2,
-            Some(_) => i += 1,
-            None => return b.len(),
-        }
-    }
-}
-
-/// Index just past the valid value that starts at `i`.
-fn value_end(b: &[u8], i: usize) -> usize {
-    match b.get(i) {
-        Some(b'"') => string_end(b, i),
-        Some(b'{' | b'[') => {
-            let mut depth = 0usize;
-            let mut j = i;
-            while let Some(&c) = b.get(j) {
-                match c {
-                    b'"' => {
-                        j = string_end(b, j);
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth = depth.saturating_sub(1);
-                        if depth == 0 {
-                            return j + 1;
-                        }
-                    }
-                    _ => {}
-                }
-                j += 1;
-            }
-            b.len()
-        }
-        Some(_) => {
-            let mut j = i;
-            // A number or literal ends at the first delimiter.
-            while b.get(j).is_some_and(|&c| !is_delim(c)) {
-                j += 1;
-            }
-            j
-        }
-        None => i,
     }
 }
 

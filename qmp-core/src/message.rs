@@ -283,57 +283,8 @@ impl fmt::Display for MessageError {
 
 impl core::error::Error for MessageError {}
 
-/// The top-level members a message can have, collected in one pass.
-#[derive(Default)]
-struct ProtocolMembers<'a> {
-    qmp: Option<RawJson<'a>>,
-    execute: Option<RawJson<'a>>,
-    exec_oob: Option<RawJson<'a>>,
-    arguments: Option<RawJson<'a>>,
-    id: Option<RawJson<'a>>,
-    ret: Option<RawJson<'a>>,
-    error: Option<RawJson<'a>>,
-    event: Option<RawJson<'a>>,
-    data: Option<RawJson<'a>>,
-    timestamp: Option<RawJson<'a>>,
-    control: Option<RawJson<'a>>,
-    /// The first member that is none of the above.
-    unknown: Option<JsonStr<'a>>,
-}
-
-impl<'a> ProtocolMembers<'a> {
-    fn collect(Source { json, outline }: Source<'a>) -> Result<Self, MessageError> {
-        if json.kind() != Kind::Object {
-            return Err(MessageError::NotAnObject);
-        }
-        let mut m = Self::default();
-        for (name, value) in json.members_outlined(outline) {
-            let slot = match member_name(name) {
-                "QMP" => (&mut m.qmp, "QMP"),
-                "execute" => (&mut m.execute, "execute"),
-                "exec-oob" => (&mut m.exec_oob, "exec-oob"),
-                "arguments" => (&mut m.arguments, "arguments"),
-                "id" => (&mut m.id, "id"),
-                "return" => (&mut m.ret, "return"),
-                "error" => (&mut m.error, "error"),
-                "event" => (&mut m.event, "event"),
-                "data" => (&mut m.data, "data"),
-                "timestamp" => (&mut m.timestamp, "timestamp"),
-                "control" => (&mut m.control, "control"),
-                _ => {
-                    m.unknown.get_or_insert(name);
-                    continue;
-                }
-            };
-            if slot.0.replace(value).is_some() {
-                return Err(MessageError::DuplicateMember(slot.1));
-            }
-        }
-        Ok(m)
-    }
-}
-
-/// The protocol member names that [`Message::parse`] and [`parse_request`] know.
+/// The protocol member names that [`Message::parse`] and [`parse_request`] know, in
+/// the order of [`ProtocolMembers`]' slots.
 const PROTOCOL_MEMBERS: [&str; 11] = [
     "QMP",
     "execute",
@@ -347,20 +298,68 @@ const PROTOCOL_MEMBERS: [&str; 11] = [
     "timestamp",
     "control",
 ];
+const QMP: usize = 0;
+const EXECUTE: usize = 1;
+const EXEC_OOB: usize = 2;
+const ARGUMENTS: usize = 3;
+const ID: usize = 4;
+const RETURN: usize = 5;
+const ERROR: usize = 6;
+const EVENT: usize = 7;
+const DATA: usize = 8;
+const TIMESTAMP: usize = 9;
+const CONTROL: usize = 10;
 
-/// A member name for matching: as sent when it has no escapes (QEMU never escapes
-/// ASCII), otherwise the protocol name it spells once unescaped, as QEMU and serde_json
-/// read it (`"\u0069d"` is `id`).
-fn member_name(name: JsonStr<'_>) -> &str {
-    let raw = name.raw();
-    if !raw.contains('\\') {
-        return raw;
+/// The index in [`PROTOCOL_MEMBERS`] of a member name: compared as sent, and decoded
+/// only when it has escapes (QEMU never escapes ASCII; `"\u0069d"` is still `id`, as
+/// QEMU and serde_json read it).
+#[inline]
+fn protocol_member(name: JsonStr<'_>) -> Option<usize> {
+    Some(match name.raw_bytes() {
+        b"QMP" => QMP,
+        b"execute" => EXECUTE,
+        b"exec-oob" => EXEC_OOB,
+        b"arguments" => ARGUMENTS,
+        b"id" => ID,
+        b"return" => RETURN,
+        b"error" => ERROR,
+        b"event" => EVENT,
+        b"data" => DATA,
+        b"timestamp" => TIMESTAMP,
+        b"control" => CONTROL,
+        _ => return name.find_decoded(&PROTOCOL_MEMBERS),
+    })
+}
+
+/// The top-level members a message can have, collected in one pass: one slot per
+/// [`PROTOCOL_MEMBERS`] name.
+struct ProtocolMembers<'a> {
+    slots: [Option<RawJson<'a>>; PROTOCOL_MEMBERS.len()],
+}
+
+impl<'a> ProtocolMembers<'a> {
+    /// Fill the slots in place (returning them by value would copy them).
+    fn collect(&mut self, Source { json, outline }: Source<'a>) -> Result<(), MessageError> {
+        if json.kind() != Kind::Object {
+            return Err(MessageError::NotAnObject);
+        }
+        for (name, value) in json.members_outlined(outline) {
+            let Some(i) = protocol_member(name) else {
+                continue;
+            };
+            let Some(slot) = self.slots.get_mut(i) else {
+                continue;
+            };
+            if slot.replace(value).is_some() {
+                return Err(MessageError::DuplicateMember(PROTOCOL_MEMBERS[i]));
+            }
+        }
+        Ok(())
     }
-    PROTOCOL_MEMBERS
-        .iter()
-        .find(|known| name == **known)
-        .copied()
-        .unwrap_or(raw)
+
+    fn get(&self, i: usize) -> Option<RawJson<'a>> {
+        self.slots.get(i).copied().flatten()
+    }
 }
 
 fn string<'a>(value: RawJson<'a>, member: &'static str) -> Result<JsonStr<'a>, MessageError> {
@@ -386,66 +385,59 @@ impl<'a> Message<'a> {
     /// Classify and check a message: a [`Frame`] (the cheaper way, see [`Source`]) or a
     /// [`RawJson`]. See the [module docs](self).
     pub fn parse(source: impl Into<Source<'a>>) -> Result<Self, MessageError> {
-        let m = ProtocolMembers::collect(source.into())?;
-        let kinds = [
-            m.qmp.is_some(),
-            m.execute.is_some() || m.exec_oob.is_some(),
-            m.ret.is_some(),
-            m.error.is_some(),
-            m.event.is_some(),
-        ];
-        match kinds.iter().filter(|k| **k).count() {
+        let mut m = ProtocolMembers {
+            slots: [None; PROTOCOL_MEMBERS.len()],
+        };
+        m.collect(source.into())?;
+        let kinds = u8::from(m.get(QMP).is_some())
+            + u8::from(m.get(EXECUTE).is_some() || m.get(EXEC_OOB).is_some())
+            + u8::from(m.get(RETURN).is_some())
+            + u8::from(m.get(ERROR).is_some())
+            + u8::from(m.get(EVENT).is_some());
+        match kinds {
             0 => return Err(MessageError::Unrecognised),
             1 => {}
             _ => return Err(MessageError::Ambiguous),
         }
-        if let Some(qmp) = m.qmp {
+        if let Some(qmp) = m.get(QMP) {
             return parse_greeting(object(qmp, "QMP")?).map(Message::Greeting);
         }
-        if m.execute.is_some() || m.exec_oob.is_some() {
+        if m.get(EXECUTE).is_some() || m.get(EXEC_OOB).is_some() {
             return parse_command(&m).map(Message::Request);
         }
-        if let Some(value) = m.ret {
-            return Ok(Message::Return(Return { value, id: m.id }));
+        if let Some(value) = m.get(RETURN) {
+            return Ok(Message::Return(Return {
+                value,
+                id: m.get(ID),
+            }));
         }
-        if let Some(error) = m.error {
-            let error = object(error, "error")?;
-            let class = error
-                .get("class")
-                .ok_or(MessageError::MissingMember("class"))?;
-            let desc = error
-                .get("desc")
-                .ok_or(MessageError::MissingMember("desc"))?;
+        if let Some(error) = m.get(ERROR) {
+            let [class, desc, data] = object(error, "error")?.get_all(["class", "desc", "data"]);
+            let class = class.ok_or(MessageError::MissingMember("class"))?;
+            let desc = desc.ok_or(MessageError::MissingMember("desc"))?;
             return Ok(Message::Error(ErrorReply {
                 class: ErrorClass::from_name(string(class, "class")?),
                 desc: string(desc, "desc")?,
-                data: error.get("data"),
-                id: m.id,
+                data,
+                id: m.get(ID),
             }));
         }
-        let name = string(m.event.ok_or(MessageError::Unrecognised)?, "event")?;
-        let data = m.data.map(|d| object(d, "data")).transpose()?;
+        let name = string(m.get(EVENT).ok_or(MessageError::Unrecognised)?, "event")?;
+        let data = m.get(DATA).map(|d| object(d, "data")).transpose()?;
         let ts = object(
-            m.timestamp
+            m.get(TIMESTAMP)
                 .ok_or(MessageError::MissingMember("timestamp"))?,
             "timestamp",
         )?;
-        // One walk for both members; the first of each name counts, as with `get`.
-        let (mut seconds, mut microseconds) = (None, None);
-        for (name, value) in ts.members() {
-            let slot = match name.raw() {
-                "seconds" => &mut seconds,
-                "microseconds" => &mut microseconds,
-                _ if !name.has_escapes() => continue,
-                _ if name == "seconds" => &mut seconds,
-                _ if name == "microseconds" => &mut microseconds,
-                _ => continue,
-            };
-            slot.get_or_insert(value);
-        }
-        let timestamp = Timestamp {
-            seconds: int(seconds, "seconds")?,
-            microseconds: int(microseconds, "microseconds")?,
+        let timestamp = match qemu_timestamp(ts.as_bytes()) {
+            Some(timestamp) => timestamp,
+            None => {
+                let [seconds, microseconds] = ts.get_all(["seconds", "microseconds"]);
+                Timestamp {
+                    seconds: int(seconds, "seconds")?,
+                    microseconds: int(microseconds, "microseconds")?,
+                }
+            }
         };
         Ok(Message::Event(EventMessage {
             name,
@@ -455,36 +447,73 @@ impl<'a> Message<'a> {
     }
 }
 
+/// The timestamp in the layouts QEMU and this crate's encoder write,
+/// `{"seconds": S, "microseconds": U}` and `{"seconds":S,"microseconds":U}`, read in one
+/// pass; `None` for any other layout (member order, whitespace, escapes, a fraction, a
+/// number out of range), which the general member walk then reads.
+fn qemu_timestamp(bytes: &[u8]) -> Option<Timestamp> {
+    let rest = space(bytes.strip_prefix(b"{\"seconds\":")?);
+    let (seconds, rest) = integer(rest)?;
+    let rest = space(rest.strip_prefix(b",")?);
+    let rest = space(rest.strip_prefix(b"\"microseconds\":")?);
+    let (microseconds, rest) = integer(rest)?;
+    (rest == b"}").then_some(Timestamp {
+        seconds,
+        microseconds,
+    })
+}
+
+/// `bytes` without one leading space.
+fn space(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b" ").unwrap_or(bytes)
+}
+
+/// The JSON integer at the start of `bytes` and the rest; `None` if it does not fit
+/// `i64` or is followed by a fraction or exponent.
+fn integer(bytes: &[u8]) -> Option<(i64, &[u8])> {
+    let len = bytes
+        .iter()
+        .position(|&b| !(b.is_ascii_digit() || b == b'-'))?;
+    let (number, rest) = bytes.split_at_checked(len)?;
+    if matches!(rest.first(), Some(b'.' | b'e' | b'E')) {
+        return None;
+    }
+    Some((RawJson::trusted(number).as_i64()?, rest))
+}
+
 fn parse_greeting(qmp: RawJson<'_>) -> Result<Greeting<'_>, MessageError> {
-    let capabilities = qmp
-        .get("capabilities")
-        .ok_or(MessageError::MissingMember("capabilities"))?;
+    let [version, capabilities] = qmp.get_all(["version", "capabilities"]);
+    let capabilities = capabilities.ok_or(MessageError::MissingMember("capabilities"))?;
     if capabilities.kind() != Kind::Array {
         return Err(MessageError::WrongType("capabilities"));
     }
-    let version = match qmp.get("version") {
+    let version = match version {
         None => None,
         Some(v) => {
-            let v = object(v, "version")?;
-            let qemu = v.get("qemu").ok_or(MessageError::MissingMember("qemu"))?;
+            let [qemu, package] = object(v, "version")?.get_all(["qemu", "package"]);
+            let qemu = qemu.ok_or(MessageError::MissingMember("qemu"))?;
             let qemu = match qemu.kind() {
                 Kind::String => QemuVersion::Text(string(qemu, "qemu")?),
                 Kind::Object => {
-                    let part = |name| {
-                        qemu.get(name)
+                    const PARTS: [&str; 3] = ["major", "minor", "micro"];
+                    let parts = qemu.get_all(PARTS);
+                    let mut triple = [0; 3];
+                    for ((value, part), name) in triple.iter_mut().zip(parts).zip(PARTS) {
+                        *value = part
                             .ok_or(MessageError::MissingMember(name))?
                             .as_u64()
-                            .ok_or(MessageError::WrongType(name))
-                    };
+                            .ok_or(MessageError::WrongType(name))?;
+                    }
+                    let [major, minor, micro] = triple;
                     QemuVersion::Triple {
-                        major: part("major")?,
-                        minor: part("minor")?,
-                        micro: part("micro")?,
+                        major,
+                        minor,
+                        micro,
                     }
                 }
                 _ => return Err(MessageError::WrongType("qemu")),
             };
-            let package = v.get("package").map(|p| string(p, "package")).transpose()?;
+            let package = package.map(|p| string(p, "package")).transpose()?;
             Some(Version { qemu, package })
         }
     };
@@ -495,17 +524,20 @@ fn parse_greeting(qmp: RawJson<'_>) -> Result<Greeting<'_>, MessageError> {
 }
 
 fn parse_command<'a>(m: &ProtocolMembers<'a>) -> Result<Request<'a>, MessageError> {
-    let (name, oob) = match (m.execute, m.exec_oob) {
-        (Some(name), None) => (string(name, "execute")?, run_oob(m.control)),
+    let (name, oob) = match (m.get(EXECUTE), m.get(EXEC_OOB)) {
+        (Some(name), None) => (string(name, "execute")?, run_oob(m.get(CONTROL))),
         (None, Some(name)) => (string(name, "exec-oob")?, true),
         _ => return Err(MessageError::Ambiguous),
     };
-    let arguments = m.arguments.map(|a| object(a, "arguments")).transpose()?;
+    let arguments = m
+        .get(ARGUMENTS)
+        .map(|a| object(a, "arguments"))
+        .transpose()?;
     Ok(Request {
         name,
         oob,
         arguments,
-        id: m.id,
+        id: m.get(ID),
     })
 }
 
@@ -595,11 +627,11 @@ pub fn parse_request<'a>(
     let refuse = |error| Refused { error, id };
     let (mut execute, mut exec_oob, mut arguments) = (None, None, None);
     for (name, value) in json.members_outlined(outline) {
-        match member_name(name) {
-            "execute" => execute = Some(value),
-            "exec-oob" if oob_enabled => exec_oob = Some(value),
-            "arguments" => arguments = Some(value),
-            "id" => {}
+        match protocol_member(name) {
+            Some(EXECUTE) => execute = Some(value),
+            Some(EXEC_OOB) if oob_enabled => exec_oob = Some(value),
+            Some(ARGUMENTS) => arguments = Some(value),
+            Some(ID) => {}
             _ => return Err(refuse(RequestError::Unexpected(name))),
         }
     }

@@ -271,7 +271,7 @@ const fn build_classes() -> [u8; 256] {
 static CLASS: [u8; 256] = build_classes();
 
 #[inline(always)]
-fn is_ws(b: u8) -> bool {
+pub(crate) fn is_ws(b: u8) -> bool {
     CLASS[b as usize] & C_WS != 0
 }
 

@@ -85,7 +85,7 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use crate::json::{Elements, JsonStr, Kind, RawJson};
+use crate::json::{Cursor, Elements, JsonStr, Kind, RawJson};
 
 /// Defines an open QAPI enum: known wire values as unit variants plus an
 /// `Other(JsonStr)` catch-all, with `from_json_str`, `as_str`, `is_known`, `Display`, a
@@ -117,7 +117,7 @@ macro_rules! open_enum {
                 // The variant at index `i` of WIRES: a chain that the optimiser turns
                 // into arithmetic on the discriminant (a table of variants would cost
                 // more flash).
-                let mut i = match $crate::schema::fields::find(value, WIRES) {
+                let mut i = match value.find_in(WIRES, 0) {
                     Some(i) => i,
                     None => return Self::Other(value),
                 };
@@ -172,7 +172,7 @@ macro_rules! open_enum {
             }
 
             fn placeholder() -> Self {
-                Self::Other($crate::json::JsonStr::from_raw(""))
+                Self::Other($crate::json::JsonStr::from_raw(b""))
             }
         }
     };
@@ -357,7 +357,7 @@ pub trait FromJson<'a>: Sized {
 impl<'a, T: serde::Deserialize<'a>> FromJson<'a> for T {
     fn from_json(raw: RawJson<'a>) -> Result<Self, DecodeError> {
         let what = core::any::type_name::<T>();
-        if nests_deeper(raw.as_bytes(), MAX_DECODE_DEPTH) {
+        if Cursor::at(raw.as_bytes(), 0).nests_deeper(MAX_DECODE_DEPTH) {
             return Err(DecodeError::TooDeep { what });
         }
         raw.decode()
@@ -370,36 +370,6 @@ impl<'a, T: serde::Deserialize<'a>> FromJson<'a> for T {
 /// can use on hostile input (QEMU's own limit is 1024). The schema's own types do not
 /// go through serde-json-core and accept any depth in members they ignore.
 pub const MAX_DECODE_DEPTH: usize = 32;
-
-/// Whether the valid JSON text `bytes` nests deeper than `limit`.
-fn nests_deeper(bytes: &[u8], limit: usize) -> bool {
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in bytes {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'{' | b'[' => {
-                depth += 1;
-                if depth > limit {
-                    return true;
-                }
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    false
-}
 
 impl<'a> FromJson<'a> for RawJson<'a> {
     fn from_json(raw: RawJson<'a>) -> Result<Self, DecodeError> {
@@ -585,7 +555,7 @@ pub(crate) mod de {
     pub(crate) fn json_str<'de: 'a, 'a, D: Deserializer<'de>>(
         d: D,
     ) -> Result<JsonStr<'a>, D::Error> {
-        EscapedStr::deserialize(d).map(|s| JsonStr::from_raw(s.0))
+        EscapedStr::deserialize(d).map(|s| JsonStr::from_raw(s.0.as_bytes()))
     }
 }
 

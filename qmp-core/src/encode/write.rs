@@ -197,13 +197,13 @@ pub(crate) fn raw<S: Sink + ?Sized>(sink: &mut S, json: &[u8]) -> Result<(), S::
 }
 
 /// A validated string's escaped body, re-quoted and made ASCII-only.
-pub(crate) fn raw_string<S: Sink + ?Sized>(sink: &mut S, body: &str) -> Result<(), S::Error> {
+pub(crate) fn raw_string<S: Sink + ?Sized>(sink: &mut S, body: &[u8]) -> Result<(), S::Error> {
     sink.write(b"\"")?;
     Compactor {
         in_string: true,
         escaped: false,
     }
-    .walk(sink, body.as_bytes())?;
+    .walk(sink, body)?;
     sink.write(b"\"")
 }
 

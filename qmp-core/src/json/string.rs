@@ -40,17 +40,17 @@ impl core::error::Error for BufferTooSmall {}
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct JsonStr<'a> {
-    raw: &'a str,
+    raw: &'a [u8],
 }
 
 impl<'a> JsonStr<'a> {
     /// Wrap the text between the quotes of a validated string.
-    pub(crate) const fn from_raw(raw: &'a str) -> Self {
+    pub(crate) const fn from_raw(raw: &'a [u8]) -> Self {
         Self { raw }
     }
 
     /// The empty string.
-    pub const EMPTY: JsonStr<'static> = JsonStr { raw: "" };
+    pub const EMPTY: JsonStr<'static> = JsonStr { raw: b"" };
 
     /// `text` as a JSON string, if it needs no escaping: no `"`, no backslash and no control
     /// character. Other characters, non-ASCII included, are allowed as they are (the
@@ -64,27 +64,75 @@ impl<'a> JsonStr<'a> {
     /// ```
     pub fn from_text(text: &'a str) -> Option<Self> {
         let plain = text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
-        plain.then_some(Self { raw: text })
+        plain.then_some(Self {
+            raw: text.as_bytes(),
+        })
     }
 
-    /// The escaped text between the quotes, as on the wire.
-    pub const fn raw(&self) -> &'a str {
+    /// The escaped text between the quotes, as on the wire. It is made into a `&str`
+    /// on each call (a UTF-8 check of the string's bytes, which cannot fail for a
+    /// validated string); [`raw_bytes`](Self::raw_bytes) is free.
+    pub fn raw(&self) -> &'a str {
+        core::str::from_utf8(self.raw).unwrap_or_default()
+    }
+
+    /// The escaped bytes between the quotes, as on the wire.
+    pub const fn raw_bytes(&self) -> &'a [u8] {
         self.raw
     }
 
     /// Whether the string contains escapes.
     pub fn has_escapes(&self) -> bool {
-        self.raw.as_bytes().contains(&b'\\')
+        // A plain loop: names and values are short, and `contains` brings in memchr
+        // (186 bytes of firmware against 52).
+        #[allow(clippy::manual_contains)]
+        self.raw.iter().any(|&b| b == b'\\')
     }
 
     /// The string itself, borrowed, when it has no escapes.
     pub fn as_str(&self) -> Option<&'a str> {
-        (!self.has_escapes()).then_some(self.raw)
+        if self.has_escapes() {
+            return None;
+        }
+        core::str::from_utf8(self.raw).ok()
     }
 
     /// The decoded characters.
     pub fn chars(&self) -> Chars<'a> {
         Chars { rest: self.raw }
+    }
+
+    /// The index of the first of `names` that this string equals once decoded, trying
+    /// `names[start]` first and going round from there (callers that match members in
+    /// their usual order pass the next expected index). Names are compared as raw
+    /// bytes first; the string is decoded only when that fails and it has escapes,
+    /// which QEMU never sends in names.
+    pub(crate) fn find_in(&self, names: &[&str], start: usize) -> Option<usize> {
+        let raw = self.raw;
+        let mut i = start;
+        for _ in 0..names.len() {
+            if i >= names.len() {
+                i = 0;
+            }
+            if names.get(i).is_some_and(|name| same(name.as_bytes(), raw)) {
+                return Some(i);
+            }
+            i += 1;
+        }
+        self.find_decoded(names)
+    }
+
+    /// The index of the first of `names` that this string equals once decoded, if it
+    /// has escapes (`None` without: the raw comparison has already said no). Out of
+    /// line: hand-made input only.
+    #[inline(never)]
+    pub(crate) fn find_decoded(&self, names: &[&str]) -> Option<usize> {
+        if !self.has_escapes() {
+            return None;
+        }
+        names
+            .iter()
+            .position(|name| self.eq_decoded(name.as_bytes()))
     }
 
     /// The length of the decoded string in UTF-8 bytes.
@@ -95,7 +143,7 @@ impl<'a> JsonStr<'a> {
     /// Whether the decoded string is `other`, compared as UTF-8 bytes (no decoding of
     /// `other`).
     fn eq_decoded(&self, other: &[u8]) -> bool {
-        let raw = self.raw.as_bytes();
+        let raw = self.raw;
         let (mut i, mut rest) = (0, other);
         while let Some(byte) = raw.get(i) {
             let mut utf8 = [0; 4];
@@ -138,7 +186,7 @@ impl PartialEq<str> for JsonStr<'_> {
     /// Compares the decoded string. Unescaping never lengthens a string, so the text is
     /// only decoded when it is longer than `other`; otherwise the bytes decide.
     fn eq(&self, other: &str) -> bool {
-        let raw = self.raw.as_bytes();
+        let raw = self.raw;
         if raw.len() > other.len() {
             // Equal only if escapes make up the difference.
             return self.has_escapes() && self.eq_decoded(other.as_bytes());
@@ -157,7 +205,7 @@ impl PartialEq<&str> for JsonStr<'_> {
 
 impl fmt::Debug for JsonStr<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "\"{}\"", self.raw)
+        write!(f, "\"{}\"", self.raw())
     }
 }
 
@@ -174,18 +222,30 @@ impl fmt::Display for JsonStr<'_> {
 /// validated string) decodes as U+FFFD.
 #[derive(Clone, Debug)]
 pub struct Chars<'a> {
-    rest: &'a str,
+    rest: &'a [u8],
 }
 
 impl Iterator for Chars<'_> {
     type Item = char;
 
     fn next(&mut self) -> Option<char> {
-        let (c, len) = if self.rest.starts_with('\\') {
-            unescape(self.rest.as_bytes())
-        } else {
-            let c = self.rest.chars().next()?;
-            (c, c.len_utf8())
+        let (c, len) = match *self.rest.first()? {
+            b'\\' => unescape(self.rest),
+            lead => {
+                // Validated UTF-8: the lead byte says how long the character is.
+                let len = match lead {
+                    0x00..=0x7F => 1,
+                    0xC0..=0xDF => 2,
+                    0xE0..=0xEF => 3,
+                    _ => 4,
+                };
+                let text = self.rest.get(..len).map(core::str::from_utf8);
+                let c = match text {
+                    Some(Ok(text)) => text.chars().next().unwrap_or('\u{FFFD}'),
+                    _ => '\u{FFFD}',
+                };
+                (c, len)
+            }
         };
         self.rest = self.rest.get(len..).unwrap_or_default();
         Some(c)
@@ -230,6 +290,12 @@ fn unescape(raw: &[u8]) -> (char, usize) {
         _ => '\u{FFFD}',
     };
     (simple, raw.len().clamp(1, 2))
+}
+
+/// Byte equality of short strings, without a call to `memcmp`.
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// The four hex digits at `raw[at..]` as a number.

@@ -42,7 +42,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use super::fields::find;
 use super::{DecodeError, FromJson};
 use crate::json::{JsonStr, RawJson};
 
@@ -849,7 +848,7 @@ pub enum Event<'a> {
 }
 
 /// What an absent `data` member decodes as.
-const NO_DATA: RawJson<'static> = RawJson::trusted_str("{}");
+const NO_DATA: RawJson<'static> = RawJson::trusted(b"{}");
 
 /// Decodes the payload of one catalogued event from its `data` (`{}` when absent).
 type Decoder = for<'a> fn(RawJson<'a>) -> Result<Event<'a>, DecodeError>;
@@ -972,7 +971,7 @@ impl<'a> Event<'a> {
         name: JsonStr<'a>,
         data: Option<RawJson<'a>>,
     ) -> Result<Self, DecodeError> {
-        match find(name, &EVENT_NAMES).and_then(|i| CATALOGUE.get(i)) {
+        match name.find_in(&EVENT_NAMES, 0).and_then(|i| CATALOGUE.get(i)) {
             Some(entry) => decode_entry(entry, data),
             None => Ok(Self::Unknown {
                 name: name.raw(),

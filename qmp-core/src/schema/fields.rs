@@ -269,7 +269,7 @@ fn collect<'a>(
     }
     let mut next = 0;
     for (key, value) in raw.members() {
-        let Some(i) = find_from(key, names, next) else {
+        let Some(i) = key.find_in(names, next) else {
             continue;
         };
         if let (Some(slot), Some(&member)) = (slots.get_mut(i), names.get(i)) {
@@ -283,42 +283,8 @@ fn collect<'a>(
     Ok(())
 }
 
-/// The index of the string `value` (a member name, an enum value, an event name) in
-/// `names`. See [`find_from`].
-pub(crate) fn find(value: JsonStr<'_>, names: &[&str]) -> Option<usize> {
-    find_from(value, names, 0)
-}
-
-/// The index of the string `value` in `names`, trying `names[start]` first and going on
-/// round from there (a member usually follows the one before it in QEMU's order).
-/// Names are compared as raw bytes first, and unescaped only when `value` has a
-/// backslash (QEMU escapes none of them, so that path is for hand-made input).
-fn find_from(value: JsonStr<'_>, names: &[&str], start: usize) -> Option<usize> {
-    let raw = value.raw().as_bytes();
-    let mut i = start;
-    for _ in 0..names.len() {
-        if i >= names.len() {
-            i = 0;
-        }
-        if names.get(i).is_some_and(|name| same(name.as_bytes(), raw)) {
-            return Some(i);
-        }
-        i += 1;
-    }
-    if !raw.contains(&b'\\') {
-        return None;
-    }
-    names.iter().position(|name| value == *name)
-}
-
-/// Byte equality of short strings, without a call to `memcmp`.
-#[inline]
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
-}
-
 /// The empty string, as a placeholder.
-const EMPTY: JsonStr<'static> = JsonStr::from_raw("");
+const EMPTY: JsonStr<'static> = JsonStr::from_raw(b"");
 
 impl<'a> Value<'a> for JsonStr<'a> {
     fn value(raw: RawJson<'a>, fields: &mut Fields<'a, '_>) -> Self {
@@ -405,12 +371,12 @@ impl<'a, T> Value<'a> for RawList<'a, T> {
         let raw = if fields.check_kind(raw, Kind::Array) {
             raw
         } else {
-            RawJson::trusted_str("[]")
+            RawJson::trusted(b"[]")
         };
         RawList::trusted(raw)
     }
 
     fn placeholder() -> Self {
-        RawList::trusted(RawJson::trusted_str("[]"))
+        RawList::trusted(RawJson::trusted(b"[]"))
     }
 }

@@ -77,7 +77,7 @@ open_enum! {
 }
 
 /// An empty array, for absent list members.
-const NO_LIST: RawJson<'static> = RawJson::trusted_str("[]");
+const NO_LIST: RawJson<'static> = RawJson::trusted(b"[]");
 
 /// The elements of `raw[key]`, or none when it is absent or not an array.
 fn list<'a>(raw: RawJson<'a>, key: &str) -> Elements<'a> {
