@@ -242,16 +242,9 @@ impl<'a> RawJson<'a> {
 
     /// The number as `i64`, if it is an integer (no fraction or exponent) in range.
     pub fn as_i64(&self) -> Option<i64> {
-        let bytes = self.bytes;
-        let (negative, digits) = match bytes.split_first()? {
-            (b'-', rest) => (true, rest),
-            _ => (false, bytes),
-        };
-        let magnitude = parse_digits(digits)?;
-        if negative {
-            0i64.checked_sub_unsigned(magnitude)
-        } else {
-            i64::try_from(magnitude).ok()
+        match leading_integer(self.bytes)? {
+            (value, []) => Some(value),
+            _ => None,
         }
     }
 
@@ -281,6 +274,31 @@ impl<'a> RawJson<'a> {
     pub fn decode<T: serde::Deserialize<'a>>(&self) -> Result<T, serde_json_core::de::Error> {
         serde_json_core::from_slice(self.bytes).map(|(value, _)| value)
     }
+}
+
+/// The JSON integer at the start of `bytes` and the rest, read in one pass; `None` if it
+/// does not fit `i64` or is followed by a fraction or exponent.
+pub(crate) fn leading_integer(bytes: &[u8]) -> Option<(i64, &[u8])> {
+    let (negative, mut rest) = match bytes {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, bytes),
+    };
+    let mut value: i64 = 0;
+    let mut digits = 0;
+    while let [digit @ b'0'..=b'9', tail @ ..] = rest {
+        let digit = i64::from(digit - b'0');
+        // Negative numbers accumulate downwards, so that i64::MIN fits.
+        value = match negative {
+            false => value.checked_mul(10)?.checked_add(digit)?,
+            true => value.checked_mul(10)?.checked_sub(digit)?,
+        };
+        digits += 1;
+        rest = tail;
+    }
+    if digits == 0 || matches!(rest.first(), Some(b'.' | b'e' | b'E')) {
+        return None;
+    }
+    Some((value, rest))
 }
 
 /// Parse ASCII digits as `u64`, `None` on anything else or overflow.

@@ -24,7 +24,7 @@
 use core::fmt;
 
 use crate::frame::Frame;
-use crate::json::{JsonStr, Kind, RawJson};
+use crate::json::{leading_integer, JsonStr, Kind, RawJson};
 use crate::scan::Outline;
 
 /// What [`Message::parse`] and [`parse_request`] read: a [`Frame`] straight from the
@@ -209,10 +209,19 @@ impl<'a> ErrorClass<'a> {
             ("KVMMissingCap", ErrorClass::KvmMissingCap),
             ("DeviceEncrypted", ErrorClass::DeviceEncrypted),
         ];
-        KNOWN
-            .iter()
-            .find(|(n, _)| name == *n)
-            .map_or(ErrorClass::Other(name), |(_, c)| *c)
+        const NAMES: [&str; KNOWN.len()] = {
+            let mut names = [""; KNOWN.len()];
+            let mut i = 0;
+            while i < KNOWN.len() {
+                names[i] = KNOWN[i].0;
+                i += 1;
+            }
+            names
+        };
+        match name.find_in(&NAMES, 0).and_then(|i| KNOWN.get(i)) {
+            Some(&(_, class)) => class,
+            None => ErrorClass::Other(name),
+        }
     }
 
     /// The class name as sent on the wire (escaped form for [`Other`](Self::Other)).
@@ -453,10 +462,10 @@ impl<'a> Message<'a> {
 /// number out of range), which the general member walk then reads.
 fn qemu_timestamp(bytes: &[u8]) -> Option<Timestamp> {
     let rest = space(bytes.strip_prefix(b"{\"seconds\":")?);
-    let (seconds, rest) = integer(rest)?;
+    let (seconds, rest) = leading_integer(rest)?;
     let rest = space(rest.strip_prefix(b",")?);
     let rest = space(rest.strip_prefix(b"\"microseconds\":")?);
-    let (microseconds, rest) = integer(rest)?;
+    let (microseconds, rest) = leading_integer(rest)?;
     (rest == b"}").then_some(Timestamp {
         seconds,
         microseconds,
@@ -466,19 +475,6 @@ fn qemu_timestamp(bytes: &[u8]) -> Option<Timestamp> {
 /// `bytes` without one leading space.
 fn space(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(b" ").unwrap_or(bytes)
-}
-
-/// The JSON integer at the start of `bytes` and the rest; `None` if it does not fit
-/// `i64` or is followed by a fraction or exponent.
-fn integer(bytes: &[u8]) -> Option<(i64, &[u8])> {
-    let len = bytes
-        .iter()
-        .position(|&b| !(b.is_ascii_digit() || b == b'-'))?;
-    let (number, rest) = bytes.split_at_checked(len)?;
-    if matches!(rest.first(), Some(b'.' | b'e' | b'E')) {
-        return None;
-    }
-    Some((RawJson::trusted(number).as_i64()?, rest))
 }
 
 fn parse_greeting(qmp: RawJson<'_>) -> Result<Greeting<'_>, MessageError> {

@@ -431,3 +431,22 @@ fn fixed_state_is_small() {
     assert!(core::mem::size_of::<Scanner>() <= 192);
     assert!(core::mem::size_of::<Framer<&mut [u8]>>() <= 280);
 }
+
+#[test]
+fn move_to_front_matches_copy_within() {
+    // Every gap and length in a small buffer, overlapping runs included.
+    for len in 0..24usize {
+        for from in 0..24usize {
+            let to = from + len;
+            if to > 48 {
+                continue;
+            }
+            let original: [u8; 48] = core::array::from_fn(|i| i as u8);
+            let mut expected = original;
+            expected.copy_within(from..to, 0);
+            let mut got = original;
+            move_to_front(&mut got, from, to);
+            assert_eq!(got, expected, "from {from}, to {to}");
+        }
+    }
+}
