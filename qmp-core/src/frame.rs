@@ -114,6 +114,28 @@ impl<'a> Frame<'a> {
         self.offset
     }
 
+    /// The absolute stream offset of `part`, the bytes of a view taken from this
+    /// frame's message (e.g. an event's `data`, or a member inside it); `None` if they
+    /// are not a part of this frame. Add the offset of an error that a decoder reports
+    /// relative to `part` to place that error in the stream.
+    ///
+    /// ```
+    /// use qmp_core::frame::Frame;
+    /// use qmp_core::json::RawJson;
+    ///
+    /// let frame = Frame::parse(br#"{"event": "STOP", "data": {"reason": 1}}"#)?;
+    /// let data = RawJson::from(frame).get("data").unwrap();
+    /// assert_eq!(frame.offset_of(data.as_bytes()), Some(26));
+    /// # Ok::<(), qmp_core::scan::ScanError>(())
+    /// ```
+    pub fn offset_of(&self, part: &[u8]) -> Option<u64> {
+        let start = part
+            .as_ptr()
+            .addr()
+            .checked_sub(self.bytes.as_ptr().addr())?;
+        (start.checked_add(part.len())? <= self.bytes.len()).then_some(self.offset + start as u64)
+    }
+
     /// Where the containers directly inside the value lie, as the scanner saw them.
     pub(crate) const fn outline(&self) -> Outline {
         self.outline

@@ -118,6 +118,26 @@ impl<'a> RawJson<'a> {
         core::str::from_utf8(self.bytes).unwrap_or_default()
     }
 
+    /// Where `part`, the bytes of a member, element or string taken from this value at
+    /// any depth, starts in this value's text; `None` if it is not a part of it. Errors
+    /// of the layers above count their offsets this way.
+    ///
+    /// ```
+    /// use qmp_core::json::RawJson;
+    ///
+    /// let reply = RawJson::parse(br#"{"return": {"status": "running"}, "id": 1}"#)?;
+    /// let status = reply.get("return").and_then(|r| r.get("status")).unwrap();
+    /// assert_eq!(reply.offset_of(status.as_bytes()), Some(22));
+    /// # Ok::<(), qmp_core::scan::ScanError>(())
+    /// ```
+    pub fn offset_of(&self, part: &[u8]) -> Option<usize> {
+        let start = part
+            .as_ptr()
+            .addr()
+            .checked_sub(self.bytes.as_ptr().addr())?;
+        (start.checked_add(part.len())? <= self.bytes.len()).then_some(start)
+    }
+
     /// The kind of value.
     pub fn kind(&self) -> Kind {
         match self.bytes.first() {
@@ -271,8 +291,10 @@ impl<'a> RawJson<'a> {
 
     /// Deserialize into `T` with serde-json-core, borrowing from the frame where `T`
     /// does (`&'a str` fields need strings without escapes; use [`JsonStr`] otherwise).
-    pub fn decode<T: serde::Deserialize<'a>>(&self) -> Result<T, serde_json_core::de::Error> {
-        serde_json_core::from_slice(self.bytes).map(|(value, _)| value)
+    pub fn decode<T: serde::Deserialize<'a>>(&self) -> Result<T, DeserializeError> {
+        serde_json_core::from_slice(self.bytes)
+            .map(|(value, _)| value)
+            .map_err(|error| DeserializeError { error })
     }
 }
 
@@ -300,6 +322,24 @@ pub(crate) fn leading_integer(bytes: &[u8]) -> Option<(i64, &[u8])> {
     }
     Some((value, rest))
 }
+
+/// The value does not fit the type [`RawJson::decode`] was asked for: a member of the
+/// wrong type, a missing required member, a duplicate member, an unknown enum value, …
+///
+/// Its `Display` says which; the deserializer (serde-json-core) does not report
+/// positions, so the error is about the value as a whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeserializeError {
+    pub(crate) error: serde_json_core::de::Error,
+}
+
+impl fmt::Display for DeserializeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the value does not fit the type: {}", self.error)
+    }
+}
+
+impl core::error::Error for DeserializeError {}
 
 /// Parse ASCII digits as `u64`, `None` on anything else or overflow.
 fn parse_digits(digits: &[u8]) -> Option<u64> {

@@ -26,6 +26,9 @@ use core::fmt;
 use crate::frame::Frame;
 use crate::json::{leading_integer, JsonStr, Kind, RawJson};
 use crate::scan::Outline;
+use MessageErrorKind::{
+    Ambiguous, DuplicateMember, MissingMember, NotAnObject, Unrecognised, WrongType,
+};
 
 /// What [`Message::parse`] and [`parse_request`] read: a [`Frame`] straight from the
 /// framer, or any [`RawJson`].
@@ -35,10 +38,15 @@ use crate::scan::Outline;
 /// so parsing does not walk them a second time. For a large reply, what is left is the
 /// frame's one UTF-8 check, which any [`RawJson`] needs. The result is the same either
 /// way.
+///
+/// Errors say where: from a frame, their offsets are absolute stream offsets, as the
+/// framer's are; from a `RawJson`, they count from the start of its text.
 #[derive(Clone, Copy, Debug)]
 pub struct Source<'a> {
     json: RawJson<'a>,
     outline: Outline,
+    /// The stream offset of the text's first byte (0 for a `RawJson`).
+    base: u64,
 }
 
 impl<'a> From<RawJson<'a>> for Source<'a> {
@@ -46,6 +54,7 @@ impl<'a> From<RawJson<'a>> for Source<'a> {
         Self {
             json,
             outline: Outline::EMPTY,
+            base: 0,
         }
     }
 }
@@ -55,8 +64,38 @@ impl<'a> From<Frame<'a>> for Source<'a> {
         Self {
             json: RawJson::from(frame),
             outline: frame.outline(),
+            base: frame.offset(),
         }
     }
+}
+
+impl<'a> Source<'a> {
+    /// The error `kind`, found at `at` (a part of the text: a member's value, or the
+    /// object that lacks a member).
+    #[cold]
+    fn error(&self, fault: Fault<'_>) -> MessageError {
+        MessageError {
+            kind: fault.kind,
+            offset: self.offset(fault.at.as_bytes()),
+        }
+    }
+
+    /// The offset of `part` of the text, counted as this source's errors count.
+    fn offset(&self, part: &[u8]) -> u64 {
+        self.base + self.json.offset_of(part).unwrap_or(0) as u64
+    }
+}
+
+/// A [`MessageErrorKind`] and the part of the text it was found at, before it becomes
+/// a [`MessageError`] with an offset.
+struct Fault<'a> {
+    kind: MessageErrorKind,
+    at: RawJson<'a>,
+}
+
+/// A fault of `kind` at `at`.
+fn fault(kind: MessageErrorKind, at: RawJson<'_>) -> Fault<'_> {
+    Fault { kind, at }
 }
 
 /// A QMP message. See the [module docs](self).
@@ -259,10 +298,33 @@ pub struct Timestamp {
     pub microseconds: i64,
 }
 
-/// Why a frame is not a QMP message (client side).
+/// Why a frame is not a QMP message (client side), and where.
+///
+/// The peer is at fault: the frame is valid JSON, but not a QMP message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum MessageError {
+pub struct MessageError {
+    /// What is wrong.
+    pub kind: MessageErrorKind,
+    /// Where: the offset of the member at fault (its value), of the object that lacks a
+    /// member, or of the message for the first three kinds. An absolute stream offset
+    /// when parsed from a [`Frame`], else counted from the start of the
+    /// [`RawJson`]'s text (see [`Source`]).
+    pub offset: u64,
+}
+
+impl fmt::Display for MessageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at byte {}", self.kind, self.offset)
+    }
+}
+
+impl core::error::Error for MessageError {}
+
+/// What is wrong with a frame that is not a QMP message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MessageErrorKind {
     /// The frame is not a JSON object.
     NotAnObject,
     /// None of `QMP`, `execute`, `exec-oob`, `return`, `error`, `event` is present.
@@ -277,7 +339,7 @@ pub enum MessageError {
     MissingMember(&'static str),
 }
 
-impl fmt::Display for MessageError {
+impl fmt::Display for MessageErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NotAnObject => f.write_str("QMP message is not a JSON object"),
@@ -289,8 +351,6 @@ impl fmt::Display for MessageError {
         }
     }
 }
-
-impl core::error::Error for MessageError {}
 
 /// The protocol member names that [`Message::parse`] and [`parse_request`] know, in
 /// the order of [`ProtocolMembers`]' slots.
@@ -348,9 +408,9 @@ struct ProtocolMembers<'a> {
 
 impl<'a> ProtocolMembers<'a> {
     /// Fill the slots in place (returning them by value would copy them).
-    fn collect(&mut self, Source { json, outline }: Source<'a>) -> Result<(), MessageError> {
+    fn collect(&mut self, json: RawJson<'a>, outline: Outline) -> Result<(), Fault<'a>> {
         if json.kind() != Kind::Object {
-            return Err(MessageError::NotAnObject);
+            return Err(fault(NotAnObject, json));
         }
         for (name, value) in json.members_outlined(outline) {
             let Some(i) = protocol_member(name) else {
@@ -360,7 +420,7 @@ impl<'a> ProtocolMembers<'a> {
                 continue;
             };
             if slot.replace(value).is_some() {
-                return Err(MessageError::DuplicateMember(PROTOCOL_MEMBERS[i]));
+                return Err(fault(DuplicateMember(PROTOCOL_MEMBERS[i]), value));
             }
         }
         Ok(())
@@ -371,48 +431,68 @@ impl<'a> ProtocolMembers<'a> {
     }
 }
 
-fn string<'a>(value: RawJson<'a>, member: &'static str) -> Result<JsonStr<'a>, MessageError> {
-    value.as_json_str().ok_or(MessageError::WrongType(member))
+fn string<'a>(value: RawJson<'a>, member: &'static str) -> Result<JsonStr<'a>, Fault<'a>> {
+    value
+        .as_json_str()
+        .ok_or_else(|| fault(WrongType(member), value))
 }
 
-fn object<'a>(value: RawJson<'a>, member: &'static str) -> Result<RawJson<'a>, MessageError> {
+fn object<'a>(value: RawJson<'a>, member: &'static str) -> Result<RawJson<'a>, Fault<'a>> {
     if value.kind() == Kind::Object {
         Ok(value)
     } else {
-        Err(MessageError::WrongType(member))
+        Err(fault(WrongType(member), value))
     }
 }
 
-fn int(value: Option<RawJson<'_>>, member: &'static str) -> Result<i64, MessageError> {
+/// The member `member` of the object `of`, found as `value`, which is required.
+fn required<'a>(
+    value: Option<RawJson<'a>>,
+    member: &'static str,
+    of: RawJson<'a>,
+) -> Result<RawJson<'a>, Fault<'a>> {
+    value.ok_or_else(|| fault(MissingMember(member), of))
+}
+
+fn int<'a>(
+    value: Option<RawJson<'a>>,
+    member: &'static str,
+    of: RawJson<'a>,
+) -> Result<i64, Fault<'a>> {
+    let value = required(value, member, of)?;
     value
-        .ok_or(MessageError::MissingMember(member))?
         .as_i64()
-        .ok_or(MessageError::WrongType(member))
+        .ok_or_else(|| fault(WrongType(member), value))
 }
 
 impl<'a> Message<'a> {
     /// Classify and check a message: a [`Frame`] (the cheaper way, see [`Source`]) or a
     /// [`RawJson`]. See the [module docs](self).
     pub fn parse(source: impl Into<Source<'a>>) -> Result<Self, MessageError> {
+        let source = source.into();
+        Self::classify(source.json, source.outline).map_err(|f| source.error(f))
+    }
+
+    fn classify(json: RawJson<'a>, outline: Outline) -> Result<Self, Fault<'a>> {
         let mut m = ProtocolMembers {
             slots: [None; PROTOCOL_MEMBERS.len()],
         };
-        m.collect(source.into())?;
+        m.collect(json, outline)?;
         let kinds = u8::from(m.get(QMP).is_some())
             + u8::from(m.get(EXECUTE).is_some() || m.get(EXEC_OOB).is_some())
             + u8::from(m.get(RETURN).is_some())
             + u8::from(m.get(ERROR).is_some())
             + u8::from(m.get(EVENT).is_some());
         match kinds {
-            0 => return Err(MessageError::Unrecognised),
+            0 => return Err(fault(Unrecognised, json)),
             1 => {}
-            _ => return Err(MessageError::Ambiguous),
+            _ => return Err(fault(Ambiguous, json)),
         }
         if let Some(qmp) = m.get(QMP) {
             return parse_greeting(object(qmp, "QMP")?).map(Message::Greeting);
         }
         if m.get(EXECUTE).is_some() || m.get(EXEC_OOB).is_some() {
-            return parse_command(&m).map(Message::Request);
+            return parse_command(&m, json).map(Message::Request);
         }
         if let Some(value) = m.get(RETURN) {
             return Ok(Message::Return(Return {
@@ -421,30 +501,25 @@ impl<'a> Message<'a> {
             }));
         }
         if let Some(error) = m.get(ERROR) {
-            let [class, desc, data] = object(error, "error")?.get_all(["class", "desc", "data"]);
-            let class = class.ok_or(MessageError::MissingMember("class"))?;
-            let desc = desc.ok_or(MessageError::MissingMember("desc"))?;
+            let error = object(error, "error")?;
+            let [class, desc, data] = error.get_all(["class", "desc", "data"]);
             return Ok(Message::Error(ErrorReply {
-                class: ErrorClass::from_name(string(class, "class")?),
-                desc: string(desc, "desc")?,
+                class: ErrorClass::from_name(string(required(class, "class", error)?, "class")?),
+                desc: string(required(desc, "desc", error)?, "desc")?,
                 data,
                 id: m.get(ID),
             }));
         }
-        let name = string(m.get(EVENT).ok_or(MessageError::Unrecognised)?, "event")?;
+        let name = string(required(m.get(EVENT), "event", json)?, "event")?;
         let data = m.get(DATA).map(|d| object(d, "data")).transpose()?;
-        let ts = object(
-            m.get(TIMESTAMP)
-                .ok_or(MessageError::MissingMember("timestamp"))?,
-            "timestamp",
-        )?;
+        let ts = object(required(m.get(TIMESTAMP), "timestamp", json)?, "timestamp")?;
         let timestamp = match qemu_timestamp(ts.as_bytes()) {
             Some(timestamp) => timestamp,
             None => {
                 let [seconds, microseconds] = ts.get_all(["seconds", "microseconds"]);
                 Timestamp {
-                    seconds: int(seconds, "seconds")?,
-                    microseconds: int(microseconds, "microseconds")?,
+                    seconds: int(seconds, "seconds", ts)?,
+                    microseconds: int(microseconds, "microseconds", ts)?,
                 }
             }
         };
@@ -477,17 +552,18 @@ fn space(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(b" ").unwrap_or(bytes)
 }
 
-fn parse_greeting(qmp: RawJson<'_>) -> Result<Greeting<'_>, MessageError> {
+fn parse_greeting(qmp: RawJson<'_>) -> Result<Greeting<'_>, Fault<'_>> {
     let [version, capabilities] = qmp.get_all(["version", "capabilities"]);
-    let capabilities = capabilities.ok_or(MessageError::MissingMember("capabilities"))?;
+    let capabilities = required(capabilities, "capabilities", qmp)?;
     if capabilities.kind() != Kind::Array {
-        return Err(MessageError::WrongType("capabilities"));
+        return Err(fault(WrongType("capabilities"), capabilities));
     }
     let version = match version {
         None => None,
         Some(v) => {
-            let [qemu, package] = object(v, "version")?.get_all(["qemu", "package"]);
-            let qemu = qemu.ok_or(MessageError::MissingMember("qemu"))?;
+            let v = object(v, "version")?;
+            let [qemu, package] = v.get_all(["qemu", "package"]);
+            let qemu = required(qemu, "qemu", v)?;
             let qemu = match qemu.kind() {
                 Kind::String => QemuVersion::Text(string(qemu, "qemu")?),
                 Kind::Object => {
@@ -495,10 +571,8 @@ fn parse_greeting(qmp: RawJson<'_>) -> Result<Greeting<'_>, MessageError> {
                     let parts = qemu.get_all(PARTS);
                     let mut triple = [0; 3];
                     for ((value, part), name) in triple.iter_mut().zip(parts).zip(PARTS) {
-                        *value = part
-                            .ok_or(MessageError::MissingMember(name))?
-                            .as_u64()
-                            .ok_or(MessageError::WrongType(name))?;
+                        let part = required(part, name, qemu)?;
+                        *value = part.as_u64().ok_or_else(|| fault(WrongType(name), part))?;
                     }
                     let [major, minor, micro] = triple;
                     QemuVersion::Triple {
@@ -507,7 +581,7 @@ fn parse_greeting(qmp: RawJson<'_>) -> Result<Greeting<'_>, MessageError> {
                         micro,
                     }
                 }
-                _ => return Err(MessageError::WrongType("qemu")),
+                _ => return Err(fault(WrongType("qemu"), qemu)),
             };
             let package = package.map(|p| string(p, "package")).transpose()?;
             Some(Version { qemu, package })
@@ -519,11 +593,12 @@ fn parse_greeting(qmp: RawJson<'_>) -> Result<Greeting<'_>, MessageError> {
     })
 }
 
-fn parse_command<'a>(m: &ProtocolMembers<'a>) -> Result<Request<'a>, MessageError> {
+fn parse_command<'a>(m: &ProtocolMembers<'a>, json: RawJson<'a>) -> Result<Request<'a>, Fault<'a>> {
     let (name, oob) = match (m.get(EXECUTE), m.get(EXEC_OOB)) {
         (Some(name), None) => (string(name, "execute")?, run_oob(m.get(CONTROL))),
         (None, Some(name)) => (string(name, "exec-oob")?, true),
-        _ => return Err(MessageError::Ambiguous),
+        (Some(_), Some(second)) => return Err(fault(Ambiguous, second)),
+        (None, None) => return Err(fault(Unrecognised, json)),
     };
     let arguments = m
         .get(ARGUMENTS)
@@ -599,6 +674,10 @@ pub struct Refused<'a> {
     pub error: RequestError<'a>,
     /// The id to echo, if the request was an object with one.
     pub id: Option<RawJson<'a>>,
+    /// Where: the offset of the member at fault (the key's opening quote for an
+    /// unexpected member, else the value), or of the request when a member is missing
+    /// or the request is not an object. Counted as [`MessageError::offset`] is.
+    pub offset: u64,
 }
 
 /// Validate an incoming request as QEMU does (server side). `oob_enabled` says whether
@@ -609,18 +688,25 @@ pub fn parse_request<'a>(
     source: impl Into<Source<'a>>,
     oob_enabled: bool,
 ) -> Result<Request<'a>, Refused<'a>> {
-    let Source { json, outline } = source.into();
+    let source = source.into();
+    let Source { json, outline, .. } = source;
+    let whole = json.as_bytes();
     if json.kind() != Kind::Object {
         return Err(Refused {
             error: RequestError::NotAnObject,
             id: None,
+            offset: source.offset(whole),
         });
     }
     let id = json
         .members_outlined(outline)
         .find(|(name, _)| *name == "id")
         .map(|(_, id)| id);
-    let refuse = |error| Refused { error, id };
+    let refuse = |error, at: &[u8]| Refused {
+        error,
+        id,
+        offset: source.offset(at),
+    };
     let (mut execute, mut exec_oob, mut arguments) = (None, None, None);
     for (name, value) in json.members_outlined(outline) {
         match protocol_member(name) {
@@ -628,25 +714,31 @@ pub fn parse_request<'a>(
             Some(EXEC_OOB) if oob_enabled => exec_oob = Some(value),
             Some(ARGUMENTS) => arguments = Some(value),
             Some(ID) => {}
-            _ => return Err(refuse(RequestError::Unexpected(name))),
+            _ => {
+                let key = source.offset(name.raw_bytes()).saturating_sub(1);
+                return Err(Refused {
+                    offset: key,
+                    ..refuse(RequestError::Unexpected(name), whole)
+                });
+            }
         }
     }
     let (name, oob) = match (execute, exec_oob) {
-        (Some(_), Some(_)) => return Err(refuse(RequestError::Clash)),
+        (Some(_), Some(second)) => return Err(refuse(RequestError::Clash, second.as_bytes())),
         (Some(e), None) => (
             e.as_json_str()
-                .ok_or(refuse(RequestError::NotAString("execute")))?,
+                .ok_or_else(|| refuse(RequestError::NotAString("execute"), e.as_bytes()))?,
             false,
         ),
         (None, Some(e)) => (
             e.as_json_str()
-                .ok_or(refuse(RequestError::NotAString("exec-oob")))?,
+                .ok_or_else(|| refuse(RequestError::NotAString("exec-oob"), e.as_bytes()))?,
             true,
         ),
-        (None, None) => return Err(refuse(RequestError::MissingExecute)),
+        (None, None) => return Err(refuse(RequestError::MissingExecute, whole)),
     };
-    if arguments.is_some_and(|a| a.kind() != Kind::Object) {
-        return Err(refuse(RequestError::ArgumentsNotObject));
+    if let Some(a) = arguments.filter(|a| a.kind() != Kind::Object) {
+        return Err(refuse(RequestError::ArgumentsNotObject, a.as_bytes()));
     }
     Ok(Request {
         name,

@@ -85,7 +85,7 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use crate::json::{Cursor, Elements, JsonStr, Kind, RawJson};
+use crate::json::{Cursor, DeserializeError, Elements, JsonStr, Kind, RawJson};
 
 /// Defines an open QAPI enum: known wire values as unit variants plus an
 /// `Other(JsonStr)` catch-all, with `from_json_str`, `as_str`, `is_known`, `Display`, a
@@ -191,11 +191,62 @@ pub use events::Event;
 pub use introspect::Schema;
 pub use spice::SpiceSessions;
 
-/// A payload did not have the expected shape. The peer is at fault (or speaks a QEMU
-/// version this crate does not model).
+/// A payload did not have the expected shape, and where. The peer is at fault (or
+/// speaks a QEMU version this crate does not model).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum DecodeError {
+pub struct DecodeError {
+    /// What is wrong.
+    pub kind: DecodeErrorKind,
+    /// Where, counted from the start of the value handed to the decoder (an event's
+    /// `data`, a reply's `return`): the member value at fault, the object that lacks a
+    /// member, or 0 for the value as a whole. Add
+    /// [`Frame::offset_of`](crate::frame::Frame::offset_of) of that value for the
+    /// absolute stream offset.
+    pub offset: u64,
+}
+
+impl DecodeError {
+    /// The error `kind` at `offset`.
+    pub(crate) const fn at(kind: DecodeErrorKind, offset: u64) -> Self {
+        Self { kind, offset }
+    }
+
+    /// The same error, attributed to `what` (an event or command name).
+    pub(crate) fn context(self, name: &'static str) -> Self {
+        Self {
+            kind: self.kind.context(name),
+            ..self
+        }
+    }
+}
+
+impl From<DecodeErrorKind> for DecodeError {
+    /// The error at offset 0: about the value as a whole.
+    fn from(kind: DecodeErrorKind) -> Self {
+        Self::at(kind, 0)
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at byte {}", self.kind, self.offset)
+    }
+}
+
+impl core::error::Error for DecodeError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match &self.kind {
+            DecodeErrorKind::Invalid { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// What is wrong with a payload that does not fit its type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeErrorKind {
     /// The event has no `data` member, but its payload has required members.
     MissingData {
         /// The event name.
@@ -209,8 +260,8 @@ pub enum DecodeError {
     Invalid {
         /// What was being decoded: an event name, a command name or a type name.
         what: &'static str,
-        /// serde-json-core's error kind (a missing member is its `CustomError`).
-        error: serde_json_core::de::Error,
+        /// What the deserializer said.
+        error: DeserializeError,
     },
     /// The value is of the wrong JSON kind (e.g. an object where a list belongs).
     WrongKind {
@@ -259,11 +310,11 @@ pub enum DecodeError {
     },
 }
 
-impl DecodeError {
+impl DecodeErrorKind {
     /// The same error, attributed to `what` (an event or command name). Not inlined: it
     /// is on the error path of every event and command decoder.
     #[inline(never)]
-    pub(crate) fn context(self, name: &'static str) -> Self {
+    fn context(self, name: &'static str) -> Self {
         match self {
             Self::Invalid { error, .. } => Self::Invalid { what: name, error },
             Self::WrongKind {
@@ -292,7 +343,7 @@ impl DecodeError {
     }
 }
 
-impl fmt::Display for DecodeError {
+impl fmt::Display for DecodeErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::MissingData { event } => write!(f, "event {event} has no data"),
@@ -333,15 +384,6 @@ impl fmt::Display for DecodeError {
     }
 }
 
-impl core::error::Error for DecodeError {
-    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        match self {
-            Self::Invalid { error, .. } => Some(error),
-            _ => None,
-        }
-    }
-}
-
 /// Decoding from a borrowed [`RawJson`] value.
 ///
 /// Implemented directly (one walk over the members, see the [module docs](self)) for
@@ -358,10 +400,10 @@ impl<'a, T: serde::Deserialize<'a>> FromJson<'a> for T {
     fn from_json(raw: RawJson<'a>) -> Result<Self, DecodeError> {
         let what = core::any::type_name::<T>();
         if Cursor::at(raw.as_bytes(), 0).nests_deeper(MAX_DECODE_DEPTH) {
-            return Err(DecodeError::TooDeep { what });
+            return Err(DecodeErrorKind::TooDeep { what }.into());
         }
         raw.decode()
-            .map_err(|error| DecodeError::Invalid { what, error })
+            .map_err(|error| DecodeErrorKind::Invalid { what, error }.into())
     }
 }
 
@@ -379,11 +421,12 @@ impl<'a> FromJson<'a> for RawJson<'a> {
 
 impl<'a> FromJson<'a> for JsonStr<'a> {
     fn from_json(raw: RawJson<'a>) -> Result<Self, DecodeError> {
-        raw.as_json_str().ok_or(DecodeError::WrongKind {
-            what: "string",
-            expected: Kind::String,
-            found: raw.kind(),
-        })
+        raw.as_json_str()
+            .ok_or(DecodeError::from(DecodeErrorKind::WrongKind {
+                what: "string",
+                expected: Kind::String,
+                found: raw.kind(),
+            }))
     }
 }
 
@@ -397,11 +440,12 @@ pub(crate) fn expect_kind(
     if found == expected {
         Ok(())
     } else {
-        Err(DecodeError::WrongKind {
+        Err(DecodeErrorKind::WrongKind {
             what,
             expected,
             found,
-        })
+        }
+        .into())
     }
 }
 

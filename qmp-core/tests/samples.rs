@@ -32,7 +32,7 @@ use common::{check_invariants, run, seeds, testdata_dir, Feed, Item};
 use qmp_core::json::{JsonStr, RawJson};
 use qmp_core::message::{parse_request, Message};
 use qmp_core::scan::ScanConfig;
-use qmp_core::schema::{self, DecodeError};
+use qmp_core::schema::{self, DecodeErrorKind};
 use serde_json::{json, Value};
 
 /// A JSON text (or what looks like the start of one) found in a transcript.
@@ -463,8 +463,8 @@ fn check_event(
         .find(|(f, n, _)| *f == file && *n == name && reference.get("data").is_none())
     {
         assert_eq!(
-            typed,
-            Err(DecodeError::MissingData { event: "WATCHDOG" }),
+            typed.map_err(|e| e.kind),
+            Err(DecodeErrorKind::MissingData { event: "WATCHDOG" }),
             "{at} ({why})"
         );
         counts.bad_payloads += 1;

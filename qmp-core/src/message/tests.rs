@@ -1,5 +1,7 @@
 //! Message vectors: real QEMU 10 bytes, historical forms and edge cases.
 
+extern crate std;
+
 use super::*;
 
 fn parse(text: &str) -> Result<Message<'_>, MessageError> {
@@ -148,7 +150,7 @@ fn timestamp_members_in_any_order_and_spelling() {
     let ts = |json: &str| match parse(json) {
         Ok(Message::Event(ev)) => Ok(ev.timestamp),
         Ok(other) => panic!("not an event: {other:?}"),
-        Err(e) => Err(e),
+        Err(e) => Err(e.kind),
     };
     let expected = Timestamp {
         seconds: 5,
@@ -174,11 +176,11 @@ fn timestamp_members_in_any_order_and_spelling() {
     );
     assert_eq!(
         ts(r#"{"event": "X", "timestamp": {"seconds": 5}}"#),
-        Err(MessageError::MissingMember("microseconds"))
+        Err(MessageErrorKind::MissingMember("microseconds"))
     );
     assert_eq!(
         ts(r#"{"event": "X", "timestamp": {"microseconds": 7, "second": 5}}"#),
-        Err(MessageError::MissingMember("seconds"))
+        Err(MessageErrorKind::MissingMember("seconds"))
     );
 }
 
@@ -192,41 +194,106 @@ fn unknown_members_are_ignored_but_reachable() {
 
 #[test]
 fn malformed_messages() {
-    use MessageError::*;
-    let cases: &[(&str, MessageError)] = &[
-        ("[]", NotAnObject),
-        ("{}", Unrecognised),
-        (r#"{"foo": 1}"#, Unrecognised),
-        (r#"{"return": {}, "error": {}}"#, Ambiguous),
-        (r#"{"execute": "a", "exec-oob": "b"}"#, Ambiguous),
-        (r#"{"return": {}, "return": {}}"#, DuplicateMember("return")),
-        (r#"{"id": 1, "return": {}, "id": 2}"#, DuplicateMember("id")),
-        (r#"{"execute": 1}"#, WrongType("execute")),
+    use MessageErrorKind::*;
+    // What is wrong, where, and what the text holds there.
+    let cases: &[(&str, MessageErrorKind, u64, &str)] = &[
+        ("[]", NotAnObject, 0, "["),
+        ("{}", Unrecognised, 0, "{"),
+        (r#"{"foo": 1}"#, Unrecognised, 0, "{"),
+        (r#"{"return": {}, "error": {}}"#, Ambiguous, 0, "{"),
+        (
+            r#"{"execute": "a", "exec-oob": "b"}"#,
+            Ambiguous,
+            29,
+            r#""b""#,
+        ),
+        (
+            r#"{"return": {}, "return": {}}"#,
+            DuplicateMember("return"),
+            25,
+            "{}}",
+        ),
+        (
+            r#"{"id": 1, "return": {}, "id": 2}"#,
+            DuplicateMember("id"),
+            30,
+            "2}",
+        ),
+        (r#"{"execute": 1}"#, WrongType("execute"), 12, "1}"),
         (
             r#"{"execute": "x", "arguments": []}"#,
             WrongType("arguments"),
+            30,
+            "[]",
         ),
-        (r#"{"error": "x"}"#, WrongType("error")),
-        (r#"{"error": {"desc": "x"}}"#, MissingMember("class")),
-        (r#"{"error": {"class": "x"}}"#, MissingMember("desc")),
-        (r#"{"event": "X"}"#, MissingMember("timestamp")),
+        (r#"{"error": "x"}"#, WrongType("error"), 10, r#""x""#),
+        (
+            r#"{"error": {"desc": "x"}}"#,
+            MissingMember("class"),
+            10,
+            r#"{"desc""#,
+        ),
+        (
+            r#"{"error": {"class": "x"}}"#,
+            MissingMember("desc"),
+            10,
+            r#"{"class""#,
+        ),
+        (r#"{"event": "X"}"#, MissingMember("timestamp"), 0, "{"),
         (
             r#"{"event": "X", "timestamp": {"seconds": 1.5, "microseconds": 0}}"#,
             WrongType("seconds"),
+            40,
+            "1.5",
         ),
         (
             r#"{"event": "X", "data": [], "timestamp": {"seconds": 1, "microseconds": 0}}"#,
             WrongType("data"),
+            23,
+            "[]",
         ),
         (
             r#"{"QMP": {"version": {"qemu": 1}, "capabilities": []}}"#,
             WrongType("qemu"),
+            29,
+            "1}",
         ),
-        (r#"{"QMP": {}}"#, MissingMember("capabilities")),
+        (r#"{"QMP": {}}"#, MissingMember("capabilities"), 8, "{}"),
     ];
-    for &(text, expected) in cases {
-        assert_eq!(parse(text), Err(expected), "{text}");
+    for &(text, kind, offset, there) in cases {
+        assert_eq!(parse(text), Err(MessageError { kind, offset }), "{text}");
+        assert!(
+            text[offset as usize..].starts_with(there),
+            "{text}: {there}"
+        );
     }
+}
+
+#[test]
+fn message_errors_are_absolute_from_a_frame() {
+    // Behind 40 bytes of earlier traffic, the offset counts from the stream's start.
+    let stream = b"{\"return\": {}, \"id\": 1}\r\n{\"return\": {}}\r\n{\"event\": 1}\r\n";
+    let mut framer = crate::frame::Framer::new([0u8; 64]);
+    let mut errors = std::vec::Vec::new();
+    framer.feed(stream, |item| {
+        if let Ok(frame) = item {
+            if let Err(e) = Message::parse(frame) {
+                errors.push(e);
+            }
+        }
+    });
+    assert_eq!(
+        errors,
+        [MessageError {
+            kind: MessageErrorKind::WrongType("event"),
+            offset: 51,
+        }]
+    );
+    assert_eq!(&stream[51..52], b"1");
+    assert_eq!(
+        std::format!("{}", errors[0]),
+        "member 'event' has the wrong type at byte 51"
+    );
 }
 
 #[test]
@@ -241,7 +308,6 @@ fn server_side_validation_matches_qemu() {
             ),
         }
     }
-    extern crate std;
     use std::format;
     use std::string::{String, ToString};
     let cases: &[(&str, bool, &str, Option<&str>)] = &[
@@ -299,4 +365,23 @@ fn server_side_validation_matches_qemu() {
         .unwrap();
     let c = parse_request(ok, true).unwrap();
     assert!(c.oob && c.name == "yank");
+}
+
+#[test]
+fn refusals_say_where() {
+    // The request, where the refusal points, and what the text holds there.
+    let cases: &[(&str, u64, &str)] = &[
+        ("[1]", 0, "[1]"),
+        (r#"{"arguments": {}}"#, 0, "{"),
+        (r#"{"execute": 1}"#, 12, "1}"),
+        (r#"{"execute": "x", "foo": 1}"#, 17, r#""foo""#),
+        (r#"{"execute":"a","arguments":[]}"#, 27, "[]"),
+        (r#"{"execute": "a", "exec-oob": "b"}"#, 29, r#""b""#),
+    ];
+    for &(text, offset, there) in cases {
+        let json = RawJson::parse(text.as_bytes()).unwrap();
+        let refused = parse_request(json, true).unwrap_err();
+        assert_eq!(refused.offset, offset, "{text}");
+        assert!(text[offset as usize..].starts_with(there), "{text}");
+    }
 }

@@ -21,7 +21,7 @@
 //! | `WATCHDOG` | [`Watchdog`] | |
 //!
 //! An absent `data` member decodes as `{}`: that works for payloads whose members are
-//! all optional (e.g. a pre-2.10 `SHUTDOWN`) and is [`DecodeError::MissingData`]
+//! all optional (e.g. a pre-2.10 `SHUTDOWN`) and is [`DecodeErrorKind::MissingData`]
 //! otherwise.
 //!
 //! ```
@@ -42,7 +42,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use super::{DecodeError, FromJson};
+use super::{DecodeError, DecodeErrorKind, FromJson};
 use crate::json::{JsonStr, RawJson};
 
 open_enum! {
@@ -926,7 +926,7 @@ fn decode_entry<'a>(
     if let Err(error) = &mut result {
         *error = match data {
             Some(_) => error.context(name),
-            None => DecodeError::MissingData { event: name },
+            None => DecodeErrorKind::MissingData { event: name }.into(),
         };
     }
     result
@@ -936,7 +936,7 @@ fn decode_entry<'a>(
 fn payload<'a, T: EventData<'a>>(data: Option<RawJson<'a>>) -> Result<T, DecodeError> {
     T::from_json(data.unwrap_or(NO_DATA)).map_err(|error| match data {
         Some(_) => error.context(T::NAME),
-        None => DecodeError::MissingData { event: T::NAME },
+        None => DecodeErrorKind::MissingData { event: T::NAME }.into(),
     })
 }
 

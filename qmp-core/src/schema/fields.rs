@@ -15,7 +15,7 @@
 //!    the field's type to one [`Value`] conversion per type (`JsonStr`, `bool`, `i64`,
 //!    `u64`, `u32`, each open enum, each nested struct, [`RawList`]). An `Option`
 //!    field is `None` when its member is absent or `null`; any other field's absence is
-//!    [`DecodeError::MissingMember`].
+//!    [`DecodeErrorKind::MissingMember`].
 //!
 //! Conversions do not return `Result`s: the first error is recorded in [`Fields`]
 //! (with the member's name) and a placeholder value stands in until
@@ -27,7 +27,7 @@
 //! and everything else, however deep, is skipped by the iterative member walk. Lists
 //! are [`RawList`]s, decoded element by element only when iterated.
 
-use super::{DecodeError, RawList};
+use super::{DecodeError, DecodeErrorKind, RawList};
 use crate::json::{JsonStr, Kind, RawJson};
 
 /// Implement [`FromJson`](crate::schema::FromJson) (and [`Value`], so that the type can be
@@ -67,7 +67,7 @@ macro_rules! from_members {
                 if fields.check_kind(raw, $crate::json::Kind::Object) {
                     match <Self as $crate::schema::FromJson<'a>>::from_json(raw) {
                         Ok(value) => return value,
-                        Err(error) => fields.fail(error),
+                        Err(error) => fields.fail_inside(error, raw),
                     }
                 }
                 <Self as $crate::schema::fields::Value<'a>>::placeholder()
@@ -139,6 +139,8 @@ pub(crate) struct Shape {
 /// One object's known members, collected in a single walk, handed out in field order,
 /// with the first error met on the way.
 pub(crate) struct Fields<'a, 's> {
+    /// The object being decoded (errors count their offsets from its start).
+    object: RawJson<'a>,
     /// The type being decoded (for errors).
     what: &'static str,
     /// The member names, in field order.
@@ -162,6 +164,7 @@ impl<'a, 's> Fields<'a, 's> {
         let Shape { what, names } = *shape;
         let error = collect(raw, what, names, slots).err();
         Self {
+            object: raw,
             what,
             names,
             slots,
@@ -211,6 +214,19 @@ impl<'a, 's> Fields<'a, 's> {
         }
     }
 
+    /// Record `error`, which a nested value `inner` reported relative to its own start.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn fail_inside(&mut self, error: DecodeError, inner: RawJson<'_>) {
+        let base = self.offset(inner);
+        self.fail(DecodeError::at(error.kind, base + error.offset));
+    }
+
+    /// Where `part` starts in the object.
+    fn offset(&self, part: RawJson<'_>) -> u64 {
+        self.object.offset_of(part.as_bytes()).unwrap_or(0) as u64
+    }
+
     /// The name of the field being converted.
     fn member(&self) -> &'static str {
         self.names
@@ -223,10 +239,13 @@ impl<'a, 's> Fields<'a, 's> {
     #[cold]
     #[inline(never)]
     fn missing(&mut self) {
-        self.fail(DecodeError::MissingMember {
-            what: self.what,
-            member: self.member(),
-        });
+        self.fail(
+            DecodeErrorKind::MissingMember {
+                what: self.what,
+                member: self.member(),
+            }
+            .into(),
+        );
     }
 
     /// The current field's value `raw` is not of kind `expected` (or, for a number, not
@@ -234,12 +253,13 @@ impl<'a, 's> Fields<'a, 's> {
     #[cold]
     #[inline(never)]
     fn invalid(&mut self, raw: RawJson<'_>, expected: Kind) {
-        self.fail(DecodeError::InvalidMember {
+        let kind = DecodeErrorKind::InvalidMember {
             what: self.what,
             member: self.member(),
             expected,
             found: raw.kind(),
-        });
+        };
+        self.fail(DecodeError::at(kind, self.offset(raw)));
     }
 
     /// Whether `raw` is of kind `expected`; records the error if not.
@@ -261,11 +281,12 @@ fn collect<'a>(
 ) -> Result<(), DecodeError> {
     let found = raw.kind();
     if found != Kind::Object {
-        return Err(DecodeError::WrongKind {
+        return Err(DecodeErrorKind::WrongKind {
             what,
             expected: Kind::Object,
             found,
-        });
+        }
+        .into());
     }
     let mut next = 0;
     for (key, value) in raw.members() {
@@ -274,7 +295,11 @@ fn collect<'a>(
         };
         if let (Some(slot), Some(&member)) = (slots.get_mut(i), names.get(i)) {
             if slot.is_some() {
-                return Err(DecodeError::DuplicateMember { what, member });
+                let offset = raw.offset_of(value.as_bytes()).unwrap_or(0) as u64;
+                return Err(DecodeError::at(
+                    DecodeErrorKind::DuplicateMember { what, member },
+                    offset,
+                ));
             }
             *slot = Some(value);
         }

@@ -31,7 +31,7 @@
 
 use core::fmt;
 
-use super::{expect_kind, DecodeError, FromJson, RawList, RawListIter};
+use super::{expect_kind, DecodeError, DecodeErrorKind, FromJson, RawList, RawListIter};
 use crate::json::{Elements, JsonStr, Kind, RawJson};
 
 open_enum! {
@@ -118,9 +118,11 @@ impl<'a> FromJson<'a> for SchemaInfo<'a> {
                 meta_type = value.as_json_str();
             }
         }
-        let missing = |member| DecodeError::MissingMember {
-            what: "SchemaInfo",
-            member,
+        let missing = |member| {
+            DecodeError::from(DecodeErrorKind::MissingMember {
+                what: "SchemaInfo",
+                member,
+            })
         };
         Ok(Self {
             raw,

@@ -578,8 +578,8 @@ fn historic_watchdog_without_data_is_missing_data() {
     let sample = r#"{ "event": "WATCHDOG",
      "timestamp": { "seconds": 1344522075, "microseconds": 745528 } }"#;
     assert_eq!(
-        decode_message(raw(sample.as_bytes())),
-        Err(DecodeError::MissingData { event: "WATCHDOG" })
+        decode_message(raw(sample.as_bytes())).map_err(|e| e.kind),
+        Err(DecodeErrorKind::MissingData { event: "WATCHDOG" })
     );
 }
 
@@ -773,10 +773,10 @@ fn escaped_event_names() {
 #[test]
 fn bad_payloads_are_typed_errors() {
     use serde_json_core::de::Error as SjcError;
-    use DecodeError::{DuplicateMember, InvalidMember, MissingMember, WrongKind};
+    use DecodeErrorKind::{DuplicateMember, InvalidMember, MissingMember, WrongKind};
 
-    fn decode<'a>(name: &'a str, data: &'a str) -> Result<Event<'a>, DecodeError> {
-        Event::decode(name, Some(raw(data.as_bytes())))
+    fn decode<'a>(name: &'a str, data: &'a str) -> Result<Event<'a>, DecodeErrorKind> {
+        Event::decode(name, Some(raw(data.as_bytes()))).map_err(|e| e.kind)
     }
     assert_eq!(
         decode("SHUTDOWN", r#"{"guest": "yes"}"#),
@@ -900,19 +900,24 @@ fn bad_payloads_are_typed_errors() {
         );
     }
     assert_eq!(
-        Event::decode("MIGRATION", None),
-        Err(DecodeError::MissingData { event: "MIGRATION" })
+        Event::decode("MIGRATION", None).map_err(|e| e.kind),
+        Err(DecodeErrorKind::MissingData { event: "MIGRATION" })
     );
 
     // Messages.
-    let err = DecodeError::Invalid {
+    let err = DecodeError::from(DecodeErrorKind::Invalid {
         what: "SHUTDOWN",
-        error: SjcError::InvalidType,
-    };
-    assert_eq!(err.to_string(), "invalid SHUTDOWN: Invalid type");
+        error: DeserializeError {
+            error: SjcError::InvalidType,
+        },
+    });
+    assert_eq!(
+        err.to_string(),
+        "invalid SHUTDOWN: the value does not fit the type: Invalid type at byte 0"
+    );
     assert!(core::error::Error::source(&err).is_some());
     assert_eq!(
-        DecodeError::MissingData { event: "X" }.to_string(),
+        DecodeErrorKind::MissingData { event: "X" }.to_string(),
         "event X has no data"
     );
     assert_eq!(
@@ -935,24 +940,31 @@ fn bad_payloads_are_typed_errors() {
 
     assert_eq!(
         QueryStatus::decode_return(raw(br#"{"running": 1, "status": "running"}"#)),
-        Err(InvalidMember {
-            what: "query-status",
-            member: "running",
-            expected: Kind::Bool,
-            found: Kind::Number
-        })
+        Err(DecodeError::at(
+            InvalidMember {
+                what: "query-status",
+                member: "running",
+                expected: Kind::Bool,
+                found: Kind::Number
+            },
+            12
+        ))
     );
     assert_eq!(
         QueryVersion::decode_return(raw(
             br#"{"qemu": {"major": 10, "minor": 0}, "package": ""}"#
         )),
-        Err(MissingMember {
-            what: "query-version",
-            member: "micro"
-        })
+        // The nested object that lacks the member, counted from the outer value.
+        Err(DecodeError::at(
+            MissingMember {
+                what: "query-version",
+                member: "micro"
+            },
+            9
+        ))
     );
     assert_eq!(
-        Quit::decode_return(raw(b"[]")),
+        Quit::decode_return(raw(b"[]")).map_err(|e| e.kind),
         Err(WrongKind {
             what: "quit",
             expected: Kind::Object,
@@ -960,7 +972,7 @@ fn bad_payloads_are_typed_errors() {
         })
     );
     assert_eq!(
-        QueryCommands::decode_return(raw(br#"{"name": "x"}"#)),
+        QueryCommands::decode_return(raw(br#"{"name": "x"}"#)).map_err(|e| e.kind),
         Err(WrongKind {
             what: "query-commands",
             expected: Kind::Array,
@@ -968,7 +980,7 @@ fn bad_payloads_are_typed_errors() {
         })
     );
     assert_eq!(
-        HumanMonitorCommand::decode_return(raw(b"{}")),
+        HumanMonitorCommand::decode_return(raw(b"{}")).map_err(|e| e.kind),
         Err(WrongKind {
             what: "human-monitor-command",
             expected: Kind::String,
@@ -976,7 +988,7 @@ fn bad_payloads_are_typed_errors() {
         })
     );
     assert_eq!(
-        SchemaInfo::from_json(raw(br#"{"meta-type": "enum"}"#)),
+        SchemaInfo::from_json(raw(br#"{"meta-type": "enum"}"#)).map_err(|e| e.kind),
         Err(MissingMember {
             what: "SchemaInfo",
             member: "name"
@@ -1012,10 +1024,10 @@ fn member_names_match_raw_first_then_unescaped() {
         SpiceChannel::from_json(raw(
             br#"{"Host": "h", "family": "ipv4", "channel-type": 1, "connection-id": 2}"#
         )),
-        Err(DecodeError::MissingMember {
+        Err(DecodeError::from(DecodeErrorKind::MissingMember {
             what: "SpiceChannel",
             member: "host"
-        })
+        }))
     );
 }
 
@@ -1060,7 +1072,10 @@ fn deep_values_are_skipped_without_recursion() {
     let too_deep = deep(MAX_DECODE_DEPTH);
     assert!(matches!(
         Guest::from_json(raw(too_deep.as_bytes())),
-        Err(DecodeError::TooDeep { .. })
+        Err(DecodeError {
+            kind: DecodeErrorKind::TooDeep { .. },
+            offset: 0
+        })
     ));
     // Brackets inside strings do not count.
     let in_string = format!(
@@ -1323,7 +1338,7 @@ fn a_known_member_given_twice_anywhere_is_refused() {
             let last = path.last().map(String::as_str).unwrap_or_default();
             if reads {
                 assert!(
-                    matches!(got, Err(DecodeError::DuplicateMember { member, .. }) if member == last),
+                    matches!(got, Err(DecodeError { kind: DecodeErrorKind::DuplicateMember { member, .. }, .. }) if member == last),
                     "{name}: {twice}: {got:?}"
                 );
                 known += 1;
@@ -2058,8 +2073,8 @@ fn query_spice_and_query_vnc_decode_from_real_replies() {
     }
     assert_eq!(clients, 1);
     assert_eq!(
-        QueryVnc::decode_return(raw(br#"{"enabled": true, "clients": {}}"#)),
-        Err(DecodeError::InvalidMember {
+        QueryVnc::decode_return(raw(br#"{"enabled": true, "clients": {}}"#)).map_err(|e| e.kind),
+        Err(DecodeErrorKind::InvalidMember {
             what: "query-vnc",
             member: "clients",
             expected: Kind::Array,
@@ -2077,16 +2092,16 @@ fn raw_list_yields_bad_elements_as_errors() {
     assert_eq!(items.len(), 4);
     assert!(items[0].is_ok_and(|c| c.name == "a"));
     assert_eq!(
-        items[1],
-        Err(DecodeError::WrongKind {
+        items[1].map_err(|e| e.kind),
+        Err(DecodeErrorKind::WrongKind {
             what: "CommandInfo",
             expected: Kind::Object,
             found: Kind::Number
         })
     );
     assert_eq!(
-        items[2],
-        Err(DecodeError::MissingMember {
+        items[2].map_err(|e| e.kind),
+        Err(DecodeErrorKind::MissingMember {
             what: "CommandInfo",
             member: "name"
         })
@@ -2444,4 +2459,35 @@ fn public_event_names_are_the_catalogue() {
     for name in CATALOGUE {
         assert!(events::EVENT_NAMES.contains(name), "{name} is not public");
     }
+}
+
+#[test]
+fn decode_errors_say_where_and_frames_make_them_absolute() {
+    // A nested member of the wrong type: counted from the start of `data`.
+    let line = br#"{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "SPICE_CONNECTED", "data": {"server": {"port": 5900, "family": "ipv4", "host": "127.0.0.1"}, "client": {"port": "1", "family": "ipv4", "host": "h"}}}"#;
+    let mut framer = Framer::new([0u8; 512]);
+    assert_eq!(framer.push(b"\r\n\r\n"), 4);
+    assert_eq!(framer.push(line), line.len());
+    let frame = framer.next().unwrap().unwrap();
+    let crate::message::Message::Event(event) = crate::message::Message::parse(frame).unwrap()
+    else {
+        panic!("an event")
+    };
+    let data = event.data.unwrap();
+    let error = Event::from_message(&event).unwrap_err();
+    assert_eq!(
+        error.kind,
+        DecodeErrorKind::InvalidMember {
+            what: "SPICE_CONNECTED",
+            member: "port",
+            expected: Kind::String,
+            found: Kind::Number
+        }
+    );
+    let at = error.offset as usize;
+    assert!(data.as_bytes()[at..].starts_with(b"5900,"), "{at}");
+    // The frame places it in the stream: after the four bytes that came before it.
+    let absolute = frame.offset_of(data.as_bytes()).unwrap() + error.offset;
+    let stream_pos = 4 + line.windows(5).position(|w| w == b"5900,").unwrap();
+    assert_eq!(absolute, stream_pos as u64);
 }
