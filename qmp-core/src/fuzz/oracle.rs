@@ -1,11 +1,15 @@
 //! The checks that judge the crate's output, for the fuzz harnesses and the integration
-//! tests: JSON texts compared by meaning ([`json_eq`]), the encoder's compact,
-//! ASCII-only form ([`assert_compact_ascii`]) and its buffer-size contract
-//! ([`assert_buffer_sizes`]).
+//! tests (`qmp_core::fuzz::oracle`, with the `fuzz` feature): JSON texts compared by
+//! meaning ([`json_eq`]), the encoder's compact, ASCII-only form ([`compact_ascii`],
+//! [`assert_compact_ascii`]) and its buffer-size contract ([`assert_buffer_sizes`]).
 //!
-//! They allocate nothing and use only the crate's public API on input that is already
-//! known to be valid JSON, so they do not share the code they check. The catalogued
-//! event names are the crate's own list, [`EVENT_NAMES`](crate::schema::events::EVENT_NAMES).
+//! They allocate nothing and use only the crate's public API (strings are decoded with
+//! `JsonStr::chars`), never its internals. The comparisons take texts already known to
+//! be valid JSON; the compact-ASCII check takes any bytes. Where a list of the
+//! catalogued event names is needed, it is the crate's own,
+//! [`EVENT_NAMES`](crate::schema::events::EVENT_NAMES).
+
+use core::fmt;
 
 use super::tokens::{Token, Tokens};
 use super::utf8_prefix;
@@ -33,12 +37,14 @@ pub fn scalar_eq(a: &[u8], b: &[u8], f32: bool) -> bool {
         || (f32 && matches!((parse32(a), parse32(b)), (Some(x), Some(y)) if x == y))
 }
 
+/// Two JSON strings have the same text once decoded (escapes aside).
 pub fn str_eq(a: JsonStr<'_>, b: JsonStr<'_>) -> bool {
     a.chars().eq(b.chars())
 }
 
-/// Whether two valid JSON texts have the same meaning: the same structure, member order
-/// and escapes aside (strings are compared decoded).
+/// Whether two valid JSON texts have the same meaning: the same structure and members in
+/// the same order, with whitespace and escapes aside (strings are compared decoded) and
+/// numbers as [`scalar_eq`] compares them.
 pub fn json_eq(a: &[u8], b: &[u8]) -> bool {
     json_eq_f32(a, b, false)
 }
@@ -58,6 +64,7 @@ pub fn json_eq_f32(a: &[u8], b: &[u8], f32: bool) -> bool {
     }
 }
 
+/// Two optional values: both absent, or both present and [`json_eq`].
 pub fn opt_json_eq(a: Option<RawJson<'_>>, b: Option<RawJson<'_>>) -> bool {
     match (a, b) {
         (None, None) => true,
@@ -66,15 +73,44 @@ pub fn opt_json_eq(a: Option<RawJson<'_>>, b: Option<RawJson<'_>>) -> bool {
     }
 }
 
-/// Encoder output: printable ASCII only, and no whitespace outside strings.
-pub fn assert_compact_ascii(bytes: &[u8]) {
+/// Where output leaves the compact, ASCII-only form, as [`compact_ascii`] finds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotCompactAscii {
+    /// A byte outside printable ASCII (below 0x20 or above 0x7E), at offset `at`.
+    NotPrintable {
+        /// Its offset.
+        at: usize,
+        /// The byte.
+        byte: u8,
+    },
+    /// A space outside a string, at offset `at`.
+    Whitespace {
+        /// Its offset.
+        at: usize,
+    },
+}
+
+impl fmt::Display for NotCompactAscii {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::NotPrintable { at, byte } => {
+                write!(f, "byte {byte:#04x} at {at}: not printable ASCII")
+            }
+            Self::Whitespace { at } => write!(f, "whitespace outside a string at {at}"),
+        }
+    }
+}
+
+/// Whether `bytes` is in the encoder's output form: printable ASCII only, and no
+/// whitespace outside strings. Returns the first byte that is not. Any bytes will do:
+/// this runs on output before anything has validated it.
+pub fn compact_ascii(bytes: &[u8]) -> Result<(), NotCompactAscii> {
     let mut in_string = false;
     let mut escaped = false;
     for (i, &b) in bytes.iter().enumerate() {
-        assert!(
-            (0x20..0x7F).contains(&b),
-            "encoder wrote byte {b:#04x} at {i}: not printable ASCII"
-        );
+        if !(0x20..0x7F).contains(&b) {
+            return Err(NotCompactAscii::NotPrintable { at: i, byte: b });
+        }
         if in_string {
             match (escaped, b) {
                 (true, _) => escaped = false,
@@ -83,12 +119,19 @@ pub fn assert_compact_ascii(bytes: &[u8]) {
                 _ => {}
             }
         } else {
-            assert!(
-                b != b' ',
-                "encoder wrote whitespace outside a string at {i}"
-            );
+            if b == b' ' {
+                return Err(NotCompactAscii::Whitespace { at: i });
+            }
             in_string = b == b'"';
         }
+    }
+    Ok(())
+}
+
+/// [`compact_ascii`], panicking with the first fault ("encoder wrote ...").
+pub fn assert_compact_ascii(bytes: &[u8]) {
+    if let Err(e) = compact_ascii(bytes) {
+        panic!("encoder wrote {e}");
     }
 }
 
@@ -129,5 +172,22 @@ mod tests {
         assert!(!json_eq(br#"{"a":1}"#, br#"{"a":1,"b":2}"#));
         assert!(!json_eq(b"[1]", b"[1,2]"));
         assert!(!json_eq(b"true", b"\"true\""));
+    }
+
+    #[test]
+    fn compact_ascii_finds_the_first_fault() {
+        assert_eq!(compact_ascii(br#"{"a b":"\"x y","c":[1,2]}"#), Ok(()));
+        assert_eq!(
+            compact_ascii(br#"{"a": 1}"#),
+            Err(NotCompactAscii::Whitespace { at: 5 })
+        );
+        assert_eq!(
+            compact_ascii("[\"é\"]".as_bytes()),
+            Err(NotCompactAscii::NotPrintable { at: 2, byte: 0xC3 })
+        );
+        assert_eq!(
+            compact_ascii(b"[1,\n2]"),
+            Err(NotCompactAscii::NotPrintable { at: 3, byte: b'\n' })
+        );
     }
 }
