@@ -176,23 +176,18 @@ fn errors_do_not_allocate() {
     let (allocs, (errors, frames)) = allocations(|| {
         let mut framer = Framer::new([0u8; 4096]);
         let (mut errors, mut frames) = (0, 0);
-        let mut rest = &data[..];
-        while !rest.is_empty() {
-            let n = framer.push(&rest[..rest.len().min(100)]);
-            rest = &rest[n..];
-            while let Some(item) = framer.next() {
-                match item {
-                    Ok(_) => frames += 1,
-                    Err(e) => {
-                        // Display must not need the heap either: format into a stack buffer.
-                        let mut buf = [0u8; 256];
-                        let mut w = StackWriter(&mut buf, 0);
-                        std::fmt::Write::write_fmt(&mut w, format_args!("{e}")).unwrap();
-                        assert!(w.1 > 0);
-                        errors += 1;
-                    }
+        for chunk in data.chunks(100) {
+            framer.feed(chunk, |item| match item {
+                Ok(_) => frames += 1,
+                Err(e) => {
+                    // Display must not need the heap either: format into a stack buffer.
+                    let mut buf = [0u8; 256];
+                    let mut w = StackWriter(&mut buf, 0);
+                    std::fmt::Write::write_fmt(&mut w, format_args!("{e}")).unwrap();
+                    assert!(w.1 > 0);
+                    errors += 1;
                 }
-            }
+            });
         }
         framer.finish();
         assert!(framer.next().is_none());
