@@ -157,7 +157,9 @@ fn version_number() -> impl Strategy<Value = u64> {
     prop_oneof![0..100u64, any::<u64>()]
 }
 
-/// Greetings of every era (PROTOCOL.md §2.1).
+/// Greetings of every era: without `version` (0.12 development builds), with `qemu` as a
+/// string (0.12) and as a `major`/`minor`/`micro` triple (0.13 on); `testdata/samples`
+/// has a real one of each.
 fn greeting() -> impl Strategy<Value = Value> {
     let capabilities = vec(prop_oneof![Just("oob".to_owned()), json_string()], 0..3);
     let version = prop_oneof![

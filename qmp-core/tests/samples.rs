@@ -806,8 +806,9 @@ enum Verdict {
     Refused(&'static str),
 }
 
-/// The vectors of `test_malformed` and what QEMU answers (the file's right column;
-/// descs from PROTOCOL.md §2.2).
+/// The vectors of `test_malformed` and what QEMU answers (the file's right column, which
+/// abbreviates the descs; here they are written out as QEMU's `qapi/qmp-dispatch.c`
+/// words them).
 const VECTORS: &[(&str, Verdict)] = &[
     (r#""{]\n""#, Verdict::JsonError),
     (r#""{\xFF""#, Verdict::JsonError),

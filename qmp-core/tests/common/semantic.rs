@@ -5,7 +5,8 @@
 //!   message means (kind, name, id, payload), using only our own accessors for names and
 //!   strings and serde_json for the embedded raw values.
 //! - [`expect`] computes the same description straight from serde_json's reading of the
-//!   message text, by QMP's rules (PROTOCOL.md §2), without our parser.
+//!   message text, by QMP's rules (the kind given by which top-level key is present;
+//!   see [`kind_of`]), without our parser.
 //! - [`canonical`] is the object our encoder should write for a message, as serde_json
 //!   sees it: the protocol members only, unknown members dropped.
 //! - [`same`] compares JSON values as serde_json does, except that numbers compare by
@@ -111,8 +112,9 @@ pub fn describe(message: &Message<'_>) -> Value {
     }
 }
 
-/// The kind QMP's rules give an object by its keys (PROTOCOL.md §2.6), or `None` when it
-/// has none or several of the kinds' keys (`execute` with `exec-oob` included).
+/// The kind QMP's rules give an object by its keys (`QMP` greeting, `execute` or
+/// `exec-oob` command, `return`, `error`, `event`; other members do not count), or `None`
+/// when it has none or several of the kinds' keys (`execute` with `exec-oob` included).
 pub fn kind_of(v: &Value) -> Option<&'static str> {
     let o = v.as_object()?;
     let kinds: Vec<&'static str> = [
