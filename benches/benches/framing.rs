@@ -108,25 +108,16 @@ fn frame_parse_all(framer: &mut Framer<Vec<u8>>, corpus: &[u8], chunk: usize) ->
 /// Every frame of `corpus`, fed in `chunk`-byte pieces; panics on any framer error.
 fn framer_frames(framer: &mut Framer<Vec<u8>>, corpus: &[u8], chunk: usize) -> Vec<Vec<u8>> {
     let mut frames = Vec::new();
-    framer.reset();
-    let mut collect = |framer: &mut Framer<Vec<u8>>| {
-        while let Some(item) = framer.next() {
-            match item {
-                Ok(frame) => frames.push(frame.as_bytes().to_vec()),
-                Err(e) => panic!("framer error with {chunk}-byte chunks: {e} ({e:?})"),
-            }
-        }
+    let mut collect = |item: Result<Frame<'_>, FrameError>| match item {
+        Ok(frame) => frames.push(frame.as_bytes().to_vec()),
+        Err(e) => panic!("framer error with {chunk}-byte chunks: {e} ({e:?})"),
     };
+    framer.reset();
     for piece in corpus.chunks(chunk) {
-        let mut rest = piece;
-        while !rest.is_empty() {
-            let n = framer.push(rest);
-            rest = &rest[n..];
-            collect(framer);
-        }
+        framer.feed(piece, &mut collect);
     }
     framer.finish();
-    collect(framer);
+    framer.drain(&mut collect);
     frames
 }
 

@@ -26,8 +26,8 @@
 //!   mirroring qmp-core's payloads (strings and enum values as plain `&str`, which is
 //!   cheaper than qmp-core's open enums and would fail on escaped strings).
 //! - `serde_json/untagged`: serde_json into an envelope whose `data` is a
-//!   `#[serde(untagged)]` enum of the same payload structs (the usual serde idiom, and
-//!   the "borrowed structs and an untagged data enum" figure of TOOLING.md).
+//!   `#[serde(untagged)]` enum of the same payload structs (the usual serde idiom; the
+//!   `#[serde(untagged)]` row of the README's typed-decoding table).
 //! - `serde_json_core/envelope`: serde-json-core into an envelope with the event name
 //!   (`&str`) and the timestamp only; `data` is skipped as an unknown member. Skipping
 //!   is not validating: serde-json-core 0.7 accepts `01`, `1.`, `tru`, `"\q"` and raw

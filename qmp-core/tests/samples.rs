@@ -24,14 +24,13 @@
 
 mod common;
 
-use common::semantic::{
-    canonical, compact_ascii, describe, expect, kind_of, same, text,
-    CATALOGUED_EVENTS as CATALOGUED,
-};
+use common::semantic::{canonical, describe, expect, kind_of, same, text};
 use common::{check_invariants, run, seeds, testdata_dir, Feed, Item};
+use qmp_core::fuzz::oracle::compact_ascii;
 use qmp_core::json::{JsonStr, RawJson};
 use qmp_core::message::{parse_request, Message};
 use qmp_core::scan::ScanConfig;
+use qmp_core::schema::events::EVENT_NAMES;
 use qmp_core::schema::{self, DecodeErrorKind};
 use serde_json::{json, Value};
 
@@ -449,7 +448,7 @@ fn check_event(
         typed,
         "{at}: decode and from_message differ"
     );
-    if !CATALOGUED.contains(&name) {
+    if !EVENT_NAMES.contains(&name) {
         let typed = typed.unwrap_or_else(|e| panic!("{at}: {e}"));
         assert!(
             matches!(typed, schema::Event::Unknown { name: n, data: d } if n == name && d == ev.data),
@@ -736,7 +735,7 @@ fn the_samples_cover_most_catalogued_events() {
             }
         }
     }
-    let missing: Vec<&str> = CATALOGUED
+    let missing: Vec<&str> = EVENT_NAMES
         .iter()
         .copied()
         .filter(|n| !seen.contains(*n))
@@ -807,8 +806,9 @@ enum Verdict {
     Refused(&'static str),
 }
 
-/// The vectors of `test_malformed` and what QEMU answers (the file's right column;
-/// descs from PROTOCOL.md §2.2).
+/// The vectors of `test_malformed` and what QEMU answers (the file's right column, which
+/// abbreviates the descs; here they are written out as QEMU's `qapi/qmp-dispatch.c`
+/// words them).
 const VECTORS: &[(&str, Verdict)] = &[
     (r#""{]\n""#, Verdict::JsonError),
     (r#""{\xFF""#, Verdict::JsonError),

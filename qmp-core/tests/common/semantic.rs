@@ -5,46 +5,23 @@
 //!   message means (kind, name, id, payload), using only our own accessors for names and
 //!   strings and serde_json for the embedded raw values.
 //! - [`expect`] computes the same description straight from serde_json's reading of the
-//!   message text, by QMP's rules (PROTOCOL.md §2), without our parser.
+//!   message text, by QMP's rules (the kind given by which top-level key is present;
+//!   see [`kind_of`]), without our parser.
 //! - [`canonical`] is the object our encoder should write for a message, as serde_json
 //!   sees it: the protocol members only, unknown members dropped.
 //! - [`same`] compares JSON values as serde_json does, except that numbers compare by
 //!   value (`-0` equals `0`, `1.0` equals `1`).
 //! - [`raw_matches`] walks a [`RawJson`] with our own accessors (members, elements,
 //!   unescaped strings, `as_i64`/`as_u64`/`as_f64`) and checks it against a value.
+//!
+//! The crate's own checks, shared with the fuzz harnesses, are in
+//! `qmp_core::fuzz::oracle`: the compact-ASCII check on encoder output, and JSON texts
+//! compared by meaning on the stack. The catalogued event names are
+//! `qmp_core::schema::events::EVENT_NAMES`.
 
 use qmp_core::json::{JsonStr, Kind, RawJson};
 use qmp_core::message::{ErrorClass, Message, QemuVersion};
 use serde_json::{json, Number, Value};
-
-/// The event names `schema::Event` types (its module docs' table).
-pub const CATALOGUED_EVENTS: &[&str] = &[
-    "SPICE_CONNECTED",
-    "SPICE_INITIALIZED",
-    "SPICE_DISCONNECTED",
-    "SPICE_MIGRATE_COMPLETED",
-    "VNC_CONNECTED",
-    "VNC_INITIALIZED",
-    "VNC_DISCONNECTED",
-    "SHUTDOWN",
-    "RESET",
-    "POWERDOWN",
-    "STOP",
-    "RESUME",
-    "SUSPEND",
-    "WAKEUP",
-    "GUEST_PANICKED",
-    "DEVICE_DELETED",
-    "BLOCK_JOB_COMPLETED",
-    "BLOCK_JOB_READY",
-    "BLOCK_JOB_CANCELLED",
-    "BLOCK_JOB_ERROR",
-    "JOB_STATUS_CHANGE",
-    "MIGRATION",
-    "BALLOON_CHANGE",
-    "RTC_CHANGE",
-    "WATCHDOG",
-];
 
 /// A JSON string decoded by our own unescaper.
 pub fn text(s: JsonStr<'_>) -> String {
@@ -135,8 +112,9 @@ pub fn describe(message: &Message<'_>) -> Value {
     }
 }
 
-/// The kind QMP's rules give an object by its keys (PROTOCOL.md §2.6), or `None` when it
-/// has none or several of the kinds' keys (`execute` with `exec-oob` included).
+/// The kind QMP's rules give an object by its keys (`QMP` greeting, `execute` or
+/// `exec-oob` command, `return`, `error`, `event`; other members do not count), or `None`
+/// when it has none or several of the kinds' keys (`execute` with `exec-oob` included).
 pub fn kind_of(v: &Value) -> Option<&'static str> {
     let o = v.as_object()?;
     let kinds: Vec<&'static str> = [
@@ -310,6 +288,10 @@ pub fn same_number(a: &Number, b: &Number) -> bool {
 }
 
 /// JSON equality with numbers compared by value.
+///
+/// Not the oracle's `json_eq`: this compares the `Value`s serde_json built, an independent
+/// reading of the text (objects as maps, so member order does not count; numbers as
+/// serde_json parsed them), which is what these tests set against our parser.
 pub fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => same_number(x, y),
@@ -390,37 +372,6 @@ pub fn raw_matches(v: &Value, raw: RawJson<'_>) -> Result<(), String> {
                     return fail(&format!("get({key:?})"));
                 }
             }
-        }
-    }
-    Ok(())
-}
-
-/// Check that `out` is compact, ASCII-only JSON: no byte above 0x7E or below 0x20, and no
-/// whitespace outside strings. Returns the first offending offset.
-pub fn compact_ascii(out: &[u8]) -> Result<(), String> {
-    let mut in_string = false;
-    let mut escaped = false;
-    for (i, &b) in out.iter().enumerate() {
-        if !(0x20..0x7F).contains(&b) {
-            return Err(format!(
-                "byte {i} is {b:#04x}: not printable ASCII in {:?}",
-                String::from_utf8_lossy(out)
-            ));
-        }
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-        } else if b == b'"' {
-            in_string = true;
-        } else if b == b' ' {
-            return Err(format!(
-                "byte {i} is whitespace outside a string in {:?}",
-                String::from_utf8_lossy(out)
-            ));
         }
     }
     Ok(())
