@@ -58,8 +58,9 @@ use crate::json::{JsonStr, RawJson};
 
 // Shared helpers
 
-fn is_ws(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+/// Whether `b` is JSON whitespace: the scanner's own byte class, for the tests too.
+pub fn is_ws(b: u8) -> bool {
+    crate::scan::is_ws(b)
 }
 
 /// `bytes`, known to be valid JSON, as a [`RawJson`] (only the public API is used here,

@@ -11,9 +11,9 @@
 
 use core::fmt;
 
-use super::tokens::{Token, Tokens};
 use super::utf8_prefix;
 use crate::encode::{BufferFull, EncodeError};
+use crate::json::{Cursor, Token};
 use crate::json::{JsonStr, RawJson};
 
 fn is_number(s: &[u8]) -> bool {
@@ -51,13 +51,14 @@ pub fn json_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// [`json_eq`], with non-integer numbers also equal when they are the same `f32`.
 pub fn json_eq_f32(a: &[u8], b: &[u8], f32: bool) -> bool {
-    let mut x = Tokens::new(a);
-    let mut y = Tokens::new(b);
+    let mut x = Cursor::at(a, 0);
+    let mut y = Cursor::at(b, 0);
     loop {
-        match (x.next(), y.next()) {
+        match (x.token(), y.token()) {
             (None, None) => return true,
             (Some(Token::Punct(p)), Some(Token::Punct(q))) if p == q => {}
-            (Some(Token::Str(p)), Some(Token::Str(q))) if str_eq(p, q) => {}
+            (Some(Token::Str(p)), Some(Token::Str(q)))
+                if str_eq(JsonStr::from_raw(p), JsonStr::from_raw(q)) => {}
             (Some(Token::Scalar(p)), Some(Token::Scalar(q))) if scalar_eq(p, q, f32) => {}
             _ => return false,
         }

@@ -234,10 +234,7 @@ pub fn run(data: &[u8], cap: usize, config: ScanConfig, feed: Feed) -> Vec<Item>
     }
 }
 
-/// Whether `b` is JSON whitespace.
-pub fn is_ws(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
-}
+pub use qmp_core::fuzz::is_ws;
 
 /// Check what the framer produced against the input it was given:
 ///
