@@ -2,8 +2,8 @@
 //!
 //! It frames bytes as a UART would deliver them (16 at a time), classifies each frame
 //! with `Message::parse`, decodes the two events it cares about into typed payloads
-//! (`SpiceConnected::from_message`, `Shutdown::from_message`), and answers with commands encoded by
-//! `encode::command` into a stack buffer. Every result goes through
+//! (`SpiceConnected::from_message`, `Shutdown::from_message`), and answers with typed
+//! commands (`schema::commands`, written by `Command::encode`) into a stack buffer. Every result goes through
 //! `core::hint::black_box`, so the optimiser keeps all of it. The image is never run;
 //! `measure.sh` builds it and prints its section sizes.
 //!
@@ -22,16 +22,15 @@ use core::hint::black_box;
 use core::panic::PanicInfo;
 
 #[cfg(feature = "encode")]
-use qmp_core::encode::{self, Id, Ser, SliceSink};
+use qmp_core::encode::{Id, SliceSink};
 use qmp_core::frame::{Frame, Framer};
 
 use qmp_core::message::{self, Message};
-#[cfg(feature = "encode")]
-use qmp_core::schema::commands::DeviceDel;
-#[cfg(feature = "all-events")]
-use qmp_core::schema::Event;
+use qmp_core::schema::commands::{Command, DeviceDel, QmpCapabilities, QueryStatus};
 #[cfg(all(feature = "typed-events", not(feature = "all-events")))]
 use qmp_core::schema::events::{EventData, Shutdown, SpiceConnected};
+#[cfg(feature = "all-events")]
+use qmp_core::schema::Event;
 
 /// What the UART receives: real QEMU 10.0.2 output (greeting, two returns, a
 /// `SPICE_CONNECTED` and a `SHUTDOWN` event), CRLF-terminated as QEMU sends it.
@@ -83,17 +82,17 @@ fn handle(frame: Frame<'_>, tx: &mut [u8], next_id: &mut u64) {
     match Message::parse(frame) {
         Ok(Message::Greeting(greeting)) => {
             black_box(greeting.offers("oob"));
-            send(tx, Command::Capabilities, id);
+            send(tx, &QmpCapabilities { enable: None }, id);
         }
         Ok(Message::Return(ret)) => {
             black_box(ret.id.and_then(|id| id.as_u64()));
             black_box(ret.value.get("running").and_then(|r| r.as_bool()));
-            send(tx, Command::QueryStatus, id);
+            send(tx, &QueryStatus, id);
         }
         Ok(Message::Event(event)) => {
             black_box(event.timestamp);
             on_event(&event);
-            send(tx, Command::DeviceDel("net0"), id);
+            send(tx, &DeviceDel { id: "net0" }, id);
         }
         Ok(other) => {
             black_box(other.id());
@@ -159,38 +158,20 @@ fn on_event(event: &message::EventMessage<'_>) {
     black_box(event.data);
 }
 
-/// The commands this firmware sends.
-enum Command<'a> {
-    Capabilities,
-    QueryStatus,
-    DeviceDel(&'a str),
-}
-
 /// Encode `command` with id `id` into `tx`, as it would go to the UART.
 #[cfg(feature = "encode")]
-fn send(tx: &mut [u8], command: Command<'_>, id: u64) {
+fn send<C: Command>(tx: &mut [u8], command: &C, id: u64) {
     let mut sink = SliceSink::new(tx);
-    let id = Some(Id::U64(id));
-    let sent = match command {
-        Command::Capabilities => encode::command(&mut sink, "qmp_capabilities", (), id),
-        Command::QueryStatus => encode::command(&mut sink, "query-status", (), id),
-        Command::DeviceDel(dev) => {
-            encode::command(&mut sink, "device_del", Ser(&DeviceDel { id: dev }), id)
-        }
-    };
+    let sent = command.encode(&mut sink, Some(Id::U64(id)));
     black_box(sent.is_ok());
     black_box(sink.written());
 }
 
 /// Without encoding: only say which command would go out.
 #[cfg(not(feature = "encode"))]
-fn send(tx: &mut [u8], command: Command<'_>, id: u64) {
-    let which: u8 = match command {
-        Command::Capabilities => 0,
-        Command::QueryStatus => 1,
-        Command::DeviceDel(dev) => black_box(dev).len() as u8,
-    };
-    black_box((tx, which, id));
+fn send<C: Command>(tx: &mut [u8], command: &C, id: u64) {
+    let _ = command;
+    black_box((tx, C::NAME, id));
 }
 
 #[panic_handler]

@@ -46,9 +46,40 @@ use serde::{Deserialize, Serialize, Serializer};
 use super::de::json_str;
 use super::events::{NetworkAddressFamily, SpiceChannel, VncClientInfo};
 use super::{expect_kind, DecodeError, FromJson, RawList, Schema};
+use crate::encode::{self, EncodeError, Id, Ser, Sink};
 use crate::json::{JsonStr, Kind, RawJson};
+use crate::message::{ErrorReply, Message};
 
-/// A QMP command: its name, arguments and reply type.
+/// A QMP command as a Rust type: its name, arguments and reply type, and the glue that
+/// sends it and reads its reply.
+///
+/// [`encode`](Command::encode) writes the command through [`encode::command`];
+/// [`decode_reply`](Command::decode_reply) takes the reply as the
+/// [message layer](crate::message) parsed it and gives the typed return value, or the
+/// peer's error reply. A session matches the reply to the command by id in between.
+///
+/// ```
+/// use qmp_core::encode::{Id, SliceSink};
+/// use qmp_core::frame::Frame;
+/// use qmp_core::message::Message;
+/// use qmp_core::schema::commands::{Command, QueryStatus, ReplyError, RunState};
+///
+/// let mut buf = [0u8; 64];
+/// let mut sink = SliceSink::new(&mut buf);
+/// QueryStatus.encode(&mut sink, Some(Id::U64(3)))?;
+/// assert_eq!(sink.written(), br#"{"execute":"query-status","id":3}"#);
+///
+/// let reply = Frame::parse(br#"{"return": {"status": "paused", "running": false}, "id": 3}"#)?;
+/// let status = QueryStatus::decode_reply(&Message::parse(reply)?)?;
+/// assert_eq!(status.status, RunState::Paused);
+///
+/// let refused = Frame::parse(br#"{"id": 3, "error": {"class": "GenericError", "desc": "no"}}"#)?;
+/// match QueryStatus::decode_reply(&Message::parse(refused)?) {
+///     Err(ReplyError::Error(e)) => assert!(e.desc == "no"),
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Command {
     /// The command name (`execute` / `exec-oob`).
     const NAME: &'static str;
@@ -66,6 +97,70 @@ pub trait Command {
     /// Decode the `return` value of a reply.
     fn decode_return(raw: RawJson<'_>) -> Result<Self::Returns<'_>, DecodeError> {
         FromJson::from_json(raw).map_err(|e: DecodeError| e.context(Self::NAME))
+    }
+
+    /// Write the command, `{"execute": NAME, "arguments": …, "id": …}`, with
+    /// `arguments` left out when [`args`](Command::args) is `None`.
+    fn encode<S: Sink + ?Sized>(
+        &self,
+        sink: &mut S,
+        id: Option<Id<'_>>,
+    ) -> Result<(), EncodeError<S::Error>> {
+        encode::command(sink, Self::NAME, self.args().map(Ser), id)
+    }
+
+    /// Write the command out of band (`exec-oob`): only for commands that
+    /// [allow it](Command::ALLOW_OOB), once the `oob` capability is enabled, and with an
+    /// id.
+    fn encode_oob<S: Sink + ?Sized>(
+        &self,
+        sink: &mut S,
+        id: Option<Id<'_>>,
+    ) -> Result<(), EncodeError<S::Error>> {
+        encode::command_oob(sink, Self::NAME, self.args().map(Ser), id)
+    }
+
+    /// The typed result of this command from its reply: the decoded `return` value,
+    /// or the peer's error reply, or a [`DecodeError`] when the value does not fit
+    /// [`Returns`](Command::Returns). The reply's id is not checked here: matching
+    /// replies to commands is the session's job.
+    fn decode_reply<'a>(reply: &Message<'a>) -> Result<Self::Returns<'a>, ReplyError<'a>> {
+        match *reply {
+            Message::Return(ret) => Self::decode_return(ret.value).map_err(ReplyError::Decode),
+            Message::Error(error) => Err(ReplyError::Error(error)),
+            _ => Err(ReplyError::NotAReply),
+        }
+    }
+}
+
+/// Why [`Command::decode_reply`] gave no return value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReplyError<'a> {
+    /// The peer answered with an error reply (a refusal, not a fault of the stream).
+    Error(ErrorReply<'a>),
+    /// The `return` value does not fit the command's return type.
+    Decode(DecodeError),
+    /// The message is not a reply (a greeting, an event or a request).
+    NotAReply,
+}
+
+impl fmt::Display for ReplyError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Error(e) => write!(f, "the command failed: {}: {}", e.class.name(), e.desc),
+            Self::Decode(e) => write!(f, "the reply does not fit the command: {e}"),
+            Self::NotAReply => f.write_str("the message is not a reply"),
+        }
+    }
+}
+
+impl core::error::Error for ReplyError<'_> {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::Decode(e) => Some(e),
+            _ => None,
+        }
     }
 }
 

@@ -2493,3 +2493,75 @@ fn decode_errors_say_where_and_frames_make_them_absolute() {
     let stream_pos = 4 + line.windows(5).position(|w| w == b"5900,").unwrap();
     assert_eq!(absolute, stream_pos as u64);
 }
+
+#[test]
+fn typed_commands_encode_and_read_their_replies() {
+    use crate::encode::{Id, SliceSink};
+    use crate::message::Message;
+
+    let mut buf = [0u8; 128];
+    let encoded = |f: &dyn Fn(&mut SliceSink<'_>)| {
+        let mut buf = [0u8; 128];
+        let mut sink = SliceSink::new(&mut buf);
+        f(&mut sink);
+        String::from_utf8(sink.written().to_vec()).unwrap()
+    };
+    assert_eq!(
+        encoded(&|s| QmpCapabilities { enable: None }
+            .encode(s, Some(Id::U64(1)))
+            .unwrap()),
+        r#"{"execute":"qmp_capabilities","id":1}"#
+    );
+    let oob = [QmpCapability::Oob];
+    assert_eq!(
+        encoded(&|s| QmpCapabilities { enable: Some(&oob) }
+            .encode(s, None)
+            .unwrap()),
+        r#"{"execute":"qmp_capabilities","arguments":{"enable":["oob"]}}"#
+    );
+    assert_eq!(
+        encoded(&|s| DeviceDel { id: "net0" }
+            .encode(s, Some(Id::Str("d")))
+            .unwrap()),
+        r#"{"execute":"device_del","arguments":{"id":"net0"},"id":"d"}"#
+    );
+    assert_eq!(
+        encoded(&|s| Yank { instances: &[] }
+            .encode_oob(s, Some(Id::U64(9)))
+            .unwrap()),
+        r#"{"exec-oob":"yank","arguments":{"instances":[]},"id":9}"#
+    );
+    // A buffer too small is the sink's error, as for every encoder.
+    let mut small = SliceSink::new(&mut buf[..8]);
+    assert!(QueryStatus.encode(&mut small, None).is_err());
+
+    let message = |text: &'static str| Message::parse(raw(text.as_bytes())).unwrap();
+    let ok = message(r#"{"return": {"status": "running", "running": true}, "id": 1}"#);
+    assert_eq!(
+        QueryStatus::decode_reply(&ok).unwrap().status,
+        RunState::Running
+    );
+    let bad = message(r#"{"return": [], "id": 1}"#);
+    assert!(matches!(
+        QueryStatus::decode_reply(&bad),
+        Err(ReplyError::Decode(_))
+    ));
+    let refused = message(r#"{"error": {"class": "CommandNotFound", "desc": "nope"}}"#);
+    assert!(matches!(
+        QueryStatus::decode_reply(&refused),
+        Err(ReplyError::Error(e)) if e.class == crate::message::ErrorClass::CommandNotFound
+    ));
+    let event = message(r#"{"event": "STOP", "timestamp": {"seconds": 1, "microseconds": 0}}"#);
+    assert_eq!(
+        QueryStatus::decode_reply(&event),
+        Err(ReplyError::NotAReply)
+    );
+    assert_eq!(
+        ReplyError::Error(match refused {
+            Message::Error(e) => e,
+            _ => unreachable!(),
+        })
+        .to_string(),
+        "the command failed: CommandNotFound: nope"
+    );
+}
