@@ -19,8 +19,9 @@
 //!   refused ([`EncodeError::NonFiniteFloat`]), never written as `inf`/`nan`.
 //! - **QEMU's member order**: `execute`, `arguments`, `id`; `return`, `id`; `id`,
 //!   `error` (`class`, `desc`, `data`); `timestamp` (`seconds`, `microseconds`), `event`,
-//!   `data`; the greeting's `micro`, `minor`, `major` (see PROTOCOL.md §6.4). Peers must
-//!   not depend on order, but byte-exact fixtures can.
+//!   `data`; the greeting's `micro`, `minor`, `major` — the order in which QEMU 10's
+//!   dictionaries hand out these keys, as in the captures under `testdata/captures`.
+//!   Peers must not depend on order, but byte-exact fixtures can.
 //! - **No allocation, no `unsafe`, no panics**, whatever the input; stack use is bounded
 //!   except for serde values, whose nesting the value itself decides.
 //! - **Errors are honest**: [`EncodeError::Sink`] carries the sink's own error
@@ -767,7 +768,8 @@ pub fn message_to_slice(
 ///
 /// It is invalid anywhere in JSON (inside strings too, and in every QEMU version, unlike
 /// the control characters the spec also suggests), so the lexer reports an error and
-/// drops any partial input (PROTOCOL.md §3.5). QEMU answers with one error **without
+/// drops any partial input: QMP's specification names this as the way to force the
+/// parser into a known-good state. QEMU answers with one error **without
 /// an id** (`{"error": {"class": "GenericError", "desc": "JSON parse error, …"}}`), which
 /// the client must expect and discard. QGA's `guest-sync-delimited` uses the same byte
 /// in the other direction.
