@@ -5,6 +5,8 @@
 //!
 //! The crate is built in layers, each a module, from the top:
 //!
+//! - [`shell`] — [`ShellCommand`](shell::ShellCommand): the `NAME KEY=VALUE` lines people
+//!   type at a QMP shell, checked with column-carrying errors and encoded as commands.
 //! - [`message`] — [`Message`](message::Message): greeting, command, return, error and
 //!   event, classified by key and borrowed from the frame; plus QEMU's request rules for
 //!   servers.
@@ -47,6 +49,7 @@ pub mod json;
 pub mod message;
 pub mod scan;
 pub mod schema;
+pub mod shell;
 
 #[cfg(any(test, feature = "fuzz"))]
 #[doc(hidden)]
