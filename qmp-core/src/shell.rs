@@ -7,8 +7,9 @@
 //! compact, ASCII-only JSON that [`encode::command`] writes. The parsed command borrows
 //! the line and holds no copy of anything: dotted keys are grouped into nested objects at
 //! encoding time, by scanning the line again for each object (quadratic in the number of
-//! arguments, which is nothing for a line a person typed). Nothing allocates, nothing
-//! recurses, and no input makes it panic.
+//! arguments, which is nothing for a line a person typed; bound the length of lines
+//! that come from elsewhere). Nothing allocates, nothing recurses, and no input makes it
+//! panic.
 //!
 //! ```
 //! use qmp_core::encode::Id;
@@ -25,7 +26,7 @@
 //!     br#"{"execute":"blockdev-add","arguments":{"driver":"qcow2","node-name":"d0","file":{"driver":"file","filename":"/tmp/a.qcow2"}},"id":1}"#,
 //! );
 //!
-//! // Numbers, booleans and JSON values keep their type; a quoted value may hold spaces.
+//! // A quoted value is a JSON string, so it may hold spaces.
 //! let n = ShellCommand::parse(r#"human-monitor-command command-line="info version""#)?
 //!     .to_slice(&mut buf, None)?;
 //! assert_eq!(
@@ -93,7 +94,8 @@
 //! sink. A [`ShellError`] has a [`ShellErrorKind`] and a `column`, the byte offset from
 //! the start of the line (leading whitespace included) of:
 //!
-//! - the end of the line for [`Empty`](ShellErrorKind::Empty);
+//! - the end of the line for [`Empty`](ShellErrorKind::Empty) (which a shell may take as
+//!   "nothing to send", as qmp-shell does);
 //! - the first character that cannot be part of a name for
 //!   [`BadCommandName`](ShellErrorKind::BadCommandName);
 //! - the start of the argument for [`MissingEquals`](ShellErrorKind::MissingEquals) and
@@ -135,7 +137,8 @@
 //! - A dotted key cannot add members to an object given as a JSON value
 //!   (`a={"x":1} a.y=2` is [`ValueAndObject`](ShellErrorKind::ValueAndObject)), and there
 //!   is no `transaction(` syntax: each line is one command.
-//! - Single quotes are ordinary characters.
+//! - Single quotes are ordinary characters; qmp-shell groups `'a b'` into one argument
+//!   as it does `"a b"`, and likewise keeps the quotes in the text.
 
 use core::fmt;
 use core::iter::FusedIterator;
@@ -297,6 +300,10 @@ impl<'a> Iterator for ShellArguments<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let start = skip_blank(self.rest);
+        if start.is_empty() {
+            self.rest = start;
+            return None;
+        }
         // Only a checked line reaches here, so the error arm is never taken.
         let Ok((rest, (key, value))) = argument(start) else {
             self.rest = "";
