@@ -37,6 +37,9 @@
 //! The modules are the layers. Each uses only the ones below it (`scripts/check-layers`
 //! enforces this in the test suite); from the top:
 //!
+//! - [`shell`] — [`ShellCommand`](shell::ShellCommand): the `NAME KEY=VALUE` lines people
+//!   type at a QMP shell, checked with column-carrying errors and encoded as commands
+//!   through [`encode`]. It sits beside the typed layer, on the encoder.
 //! - [`schema`] — typed payloads: [`schema::Event`] (the common events, decoded by
 //!   name), the [`schema::Command`] trait (a command as a Rust type, with the glue that
 //!   encodes it and reads its reply) and the common commands, `query-qmp-schema` views,
@@ -97,6 +100,7 @@ pub mod json;
 pub mod message;
 pub mod scan;
 pub mod schema;
+pub mod shell;
 
 #[cfg(any(test, feature = "fuzz"))]
 #[doc(hidden)]
