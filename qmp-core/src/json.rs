@@ -34,7 +34,6 @@ use core::fmt;
 
 pub(crate) use cursor::Cursor;
 #[cfg(any(test, feature = "fuzz"))]
-#[allow(unused_imports)] // for the fuzz oracle's tokenizer
 pub(crate) use cursor::Token;
 pub use string::{BufferTooSmall, Chars, JsonStr};
 
