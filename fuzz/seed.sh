@@ -11,7 +11,7 @@ captures=../testdata/captures
 suite=../testdata/JSONTestSuite/test_parsing
 # Files above the fuzzers' -max_len (see smoke.sh) are left out whole; their lines stay.
 max_len=65536
-targets=(frame_chunks json_differential message_roundtrip encode_arbitrary typed_events)
+targets=(frame_chunks json_differential message_roundtrip encode_arbitrary typed_events shell_syntax)
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -119,3 +119,23 @@ done
 for t in "${targets[@]}"; do
     printf '%-18s %5d seeds\n' "$t" "$(find "corpus/$t" -type f | wc -l)"
 done
+
+# Human command lines, as people type them at a QMP shell.
+i=0
+while IFS= read -r line; do
+    printf '%s' "$line" >"$tmp/shell.$i"
+    add shell_syntax "$tmp/shell.$i"
+    i=$((i + 1))
+done <<'LINES'
+query-status
+qmp_capabilities enable=["oob"]
+device_del id=net0
+block-job-set-speed device=j0 speed=1048576
+blockdev-add driver=null-co node-name=n0
+blockdev-add driver=qcow2 node-name=d0 file.driver=file file.filename=/tmp/a.qcow2
+human-monitor-command command-line="info version"
+object-add qom-type=memory-backend-ram id=m0 size=1073741824 share=true
+migrate-set-parameters max-bandwidth=-1 downtime-limit=0.5 x.y.z=null
+x a.x=1 b=2 a.y={"k": [1, "\u00e9"]} c="two words" d=-1.5e3 e=TRUE
+LINES
+

@@ -14,6 +14,7 @@
 //! | [`json_differential()`] | `validate` and every frame agree with a reference JSON parser (serde_json in the targets) |
 //! | [`message_roundtrip()`] | parse → encode → frame → parse gives an equal message; the encoding is compact and ASCII-only, fits an exact buffer and reports `BufferFull` in a short one; `parse_request` agrees with `Message::parse` |
 //! | [`encode_arbitrary()`] | arbitrary messages (names, ids, raw and `Serialize` payloads built from the bytes) encode to compact ASCII JSON that validates, that the reference accepts, and that parses back equal; the serializer agrees with the reference serializer; every refusal has a cause |
+//! | [`shell_syntax()`] | human command lines: no panic, refusals point inside the line, and an accepted line encodes (compact, ASCII-only) to a request that `parse_request` accepts with the same name and every typed value, meaning the same, at the path its dotted key names |
 //! | [`typed_events()`] | typed events, command replies, introspection views over every array, and a `SpiceSessions<4>` tracker fed every SPICE event: no panic, decoded values equal the raw members, the tracker stays bounded and consistent |
 //!
 //! The reference parser and serializer come in as arguments, because this crate cannot
@@ -43,6 +44,7 @@ mod json_differential;
 mod message_roundtrip;
 pub mod oracle;
 mod reader;
+mod shell_syntax;
 mod tokens;
 mod typed_events;
 
@@ -51,6 +53,7 @@ pub use frame_chunks::frame_chunks;
 pub use generator::Tree;
 pub use json_differential::json_differential;
 pub use message_roundtrip::message_roundtrip;
+pub use shell_syntax::shell_syntax;
 pub use typed_events::typed_events;
 
 use crate::frame::{Frame, FrameError, Framer};

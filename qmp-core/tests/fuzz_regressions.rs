@@ -46,16 +46,18 @@ fn run(target: &str, data: &[u8]) {
         "message_roundtrip" => fuzz::message_roundtrip(data),
         "encode_arbitrary" => fuzz::encode_arbitrary(data, reference::accepts, reference::render),
         "typed_events" => fuzz::typed_events(data),
+        "shell_syntax" => fuzz::shell_syntax(data),
         other => panic!("fuzz/regressions/{other}: no such fuzz target"),
     }
 }
 
-const TARGETS: [&str; 5] = [
+const TARGETS: [&str; 6] = [
     "frame_chunks",
     "json_differential",
     "message_roundtrip",
     "encode_arbitrary",
     "typed_events",
+    "shell_syntax",
 ];
 
 /// Run every input, collecting the failures so that one report names all of them.
