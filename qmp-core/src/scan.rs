@@ -512,16 +512,25 @@ impl Scanner {
     /// (`Ok(true)`), reports nothing to do between values (`Ok(false)`), or reports a value
     /// cut short ([`ScanErrorKind::UnexpectedEnd`]).
     pub fn finish(&mut self) -> Result<bool, ScanError> {
-        match self.state {
-            State::Idle => Ok(false),
-            State::Zero | State::Int | State::Frac | State::ExpDigits | State::LiteralEnd
-                if self.depth == 0 =>
-            {
-                self.state = State::Idle;
-                Ok(true)
-            }
-            _ => Err(self.fail(ScanErrorKind::UnexpectedEnd, self.offset)),
+        if self.is_idle() {
+            Ok(false)
+        } else if self.ends_at_delimiter() {
+            self.state = State::Idle;
+            Ok(true)
+        } else {
+            Err(self.fail(ScanErrorKind::UnexpectedEnd, self.offset))
         }
+    }
+
+    /// Whether the current value is a top-level number or literal that is complete as
+    /// it stands: the next delimiter byte (not part of it) or [`finish`](Self::finish)
+    /// ends it, and any other byte either continues it or is an error in it.
+    pub(crate) const fn ends_at_delimiter(&self) -> bool {
+        self.depth == 0
+            && matches!(
+                self.state,
+                State::Zero | State::Int | State::Frac | State::ExpDigits | State::LiteralEnd
+            )
     }
 
     fn fail(&mut self, kind: ScanErrorKind, offset: u64) -> ScanError {
