@@ -359,10 +359,15 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
     pub fn push(&mut self, data: &[u8]) -> usize {
         if self.aside() {
             // One byte into `lookahead`, or none while one is held there.
-            let n = self.spare_mut().len().min(data.len());
-            self.lookahead[..n].copy_from_slice(&data[..n]);
-            self.commit(n);
-            return n;
+            return match data.first() {
+                Some(&byte) if !self.held => {
+                    self.lookahead[0] = byte;
+                    self.held = true;
+                    self.eof = false;
+                    1
+                }
+                _ => 0,
+            };
         }
         self.compact(data.len());
         let spare = self.spare_slice();
@@ -547,10 +552,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
     /// once the frame is out, the buffer holds nothing still needed: the byte goes to its
     /// front, to be scanned as if it had been received there.
     #[cold]
-    #[inline(never)]
     fn place_held(&mut self) -> bool {
         if let Mode::Full = self.mode {
-            if is_delim(self.lookahead[0]) && self.scanner.finish() == Ok(true) {
+            if is_delim(self.lookahead[0]) && self.scanner.end_scalar() {
                 self.mode = Mode::Normal;
                 return true;
             }
@@ -558,9 +562,12 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
                 start: self.scanner.value_start(),
             };
         }
-        self.head = self.pos;
-        self.compact(1);
+        // Nothing in the buffer is needed any more (`head == pos == tail`): start it
+        // afresh with the byte.
+        self.base += self.tail as u64;
         self.buf.as_mut()[0] = self.lookahead[0];
+        self.head = 0;
+        self.pos = 0;
         self.tail = 1;
         self.held = false;
         false

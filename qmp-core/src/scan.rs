@@ -514,8 +514,7 @@ impl Scanner {
     pub fn finish(&mut self) -> Result<bool, ScanError> {
         if self.is_idle() {
             Ok(false)
-        } else if self.ends_at_delimiter() {
-            self.state = State::Idle;
+        } else if self.end_scalar() {
             Ok(true)
         } else {
             Err(self.fail(ScanErrorKind::UnexpectedEnd, self.offset))
@@ -531,6 +530,16 @@ impl Scanner {
                 self.state,
                 State::Zero | State::Int | State::Frac | State::ExpDigits | State::LiteralEnd
             )
+    }
+
+    /// If [`ends_at_delimiter`](Self::ends_at_delimiter), end the value here, as a
+    /// delimiter byte would (without consuming anything), and return true.
+    pub(crate) fn end_scalar(&mut self) -> bool {
+        let ends = self.ends_at_delimiter();
+        if ends {
+            self.state = State::Idle;
+        }
+        ends
     }
 
     fn fail(&mut self, kind: ScanErrorKind, offset: u64) -> ScanError {
