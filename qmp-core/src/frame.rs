@@ -46,11 +46,12 @@
 //! use qmp_core::frame::{Framer, FrameError};
 //!
 //! let mut framer = Framer::new([0u8; 256]);
-//! // Partial input: nothing yet.
-//! framer.push(b"{\"return\": {}, \"id\"");
+//! // Partial input: nothing yet. (`push` says how much it took: all of it here, as the
+//! // buffer has room; `Framer::feed` pushes any amount.)
+//! assert_eq!(framer.push(b"{\"return\": {}, \"id\""), 19);
 //! assert!(framer.next().is_none());
 //! // The rest, plus an event on the same line and a stray byte.
-//! framer.push(b": 1}\r\n{\"event\": \"STOP\"}#");
+//! assert_eq!(framer.push(b": 1}\r\n{\"event\": \"STOP\"}#"), 24);
 //! let frame = framer.next().unwrap().unwrap();
 //! assert_eq!(frame.as_bytes(), b"{\"return\": {}, \"id\": 1}");
 //! assert_eq!(frame.offset(), 0);
@@ -58,7 +59,7 @@
 //! assert_eq!(frame.as_bytes(), b"{\"event\": \"STOP\"}");
 //! assert!(framer.next().is_none());
 //! // The stray byte is reported once the framer is back in step.
-//! framer.push(b"\n{\"return\": {}}\r\n");
+//! assert_eq!(framer.push(b"\n{\"return\": {}}\r\n"), 17);
 //! let err = framer.next().unwrap().unwrap_err();
 //! assert!(matches!(err, FrameError::Invalid { start: 42, skipped: 2, .. }));
 //! assert_eq!(framer.next().unwrap().unwrap().as_bytes(), b"{\"return\": {}}");
