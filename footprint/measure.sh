@@ -2,7 +2,11 @@
 # Build the footprint firmware for thumbv7em-none-eabihf and print its section sizes.
 #
 #   footprint/measure.sh            # the full image, then the per-layer breakdown
-#   footprint/measure.sh --symbols  # also the 25 largest functions of the full image
+#   footprint/measure.sh --symbols  # also the 25 largest functions of the last image
+#                                   # built, the whole-catalogue one (all-events)
+#
+# Works wherever cargo puts its output (CARGO_TARGET_DIR, a configured target-dir): the
+# image's path is taken from cargo's own build report.
 #
 # Installs what it needs (idempotent): the thumbv7em-none-eabihf target and rustup's
 # llvm-tools component (for llvm-size / llvm-nm). Links with rust-lld; no external
@@ -22,7 +26,8 @@ SIZE="$BIN_DIR/llvm-size"
 NM="$BIN_DIR/llvm-nm"
 [[ -x $SIZE && -x $NM ]] || { echo "llvm-size/llvm-nm not found in $BIN_DIR" >&2; exit 1; }
 
-ELF="target/$TARGET/release/qmp-footprint"
+# The image built last (set by `row`).
+ELF=
 
 # section NAME: its size in the last built image (0 when absent).
 section() {
@@ -33,7 +38,9 @@ section() {
 row() {
     local label=$1
     shift
-    cargo build --release --quiet "$@"
+    ELF=$(cargo build --release --quiet --message-format=json-render-diagnostics "$@" |
+        sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
+    [[ -n $ELF && -f $ELF ]] || { echo "cargo reported no image for: $label" >&2; exit 1; }
     local text rodata data bss
     text=$(section .text)
     rodata=$(section .rodata)
@@ -63,7 +70,7 @@ fi
 
 if [[ ${1:-} == --symbols ]]; then
     echo
-    echo "Largest functions of the full image (bytes):"
+    echo "Largest functions of the whole-catalogue image, all-events (bytes):"
     "$NM" --size-sort --print-size --radix=d --demangle "$ELF" |
         awk '$3 ~ /^[tT]$/ { size = $2 + 0; $1 = $2 = $3 = ""; sub(/^ +/, ""); printf "%7d  %s\n", size, $0 }' |
         tail -25 | sort -rn

@@ -13,6 +13,9 @@
 //! - Any split of the input gives the same frames and errors as the whole input at once.
 //! - Every bad region yields exactly one [`FrameError`] saying what, where and how many
 //!   bytes were skipped, and the framer resynchronises by itself.
+//! - A frame as large as the buffer is handed out whole, even a top-level number or
+//!   literal, which ends only at the byte after it (that byte is held in the framer's
+//!   state until the frame is out).
 //! - A frame larger than the buffer yields [`FrameError::TooLarge`] with its full length;
 //!   its bytes are scanned and dropped as they arrive, so the framer stays in step with
 //!   the stream in constant memory.
@@ -43,11 +46,12 @@
 //! use qmp_core::frame::{Framer, FrameError};
 //!
 //! let mut framer = Framer::new([0u8; 256]);
-//! // Partial input: nothing yet.
-//! framer.push(b"{\"return\": {}, \"id\"");
+//! // Partial input: nothing yet. (`push` says how much it took: all of it here, as the
+//! // buffer has room; `Framer::feed` pushes any amount.)
+//! assert_eq!(framer.push(b"{\"return\": {}, \"id\""), 19);
 //! assert!(framer.next().is_none());
 //! // The rest, plus an event on the same line and a stray byte.
-//! framer.push(b": 1}\r\n{\"event\": \"STOP\"}#");
+//! assert_eq!(framer.push(b": 1}\r\n{\"event\": \"STOP\"}#"), 24);
 //! let frame = framer.next().unwrap().unwrap();
 //! assert_eq!(frame.as_bytes(), b"{\"return\": {}, \"id\": 1}");
 //! assert_eq!(frame.offset(), 0);
@@ -55,7 +59,7 @@
 //! assert_eq!(frame.as_bytes(), b"{\"event\": \"STOP\"}");
 //! assert!(framer.next().is_none());
 //! // The stray byte is reported once the framer is back in step.
-//! framer.push(b"\n{\"return\": {}}\r\n");
+//! assert_eq!(framer.push(b"\n{\"return\": {}}\r\n"), 17);
 //! let err = framer.next().unwrap().unwrap_err();
 //! assert!(matches!(err, FrameError::Invalid { start: 42, skipped: 2, .. }));
 //! assert_eq!(framer.next().unwrap().unwrap().as_bytes(), b"{\"return\": {}}");
@@ -65,7 +69,7 @@ use core::fmt;
 
 #[cfg(doc)]
 use crate::scan::ScanErrorKind;
-use crate::scan::{validate_outlined, Outline, ScanConfig, ScanError, Scanner, Step};
+use crate::scan::{is_delim, validate_outlined, Outline, ScanConfig, ScanError, Scanner, Step};
 
 /// One complete top-level JSON text, borrowed from the framer's buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -252,6 +256,11 @@ enum Mode {
     Normal,
     /// The current frame outgrew the buffer: scanned bytes are dropped.
     Oversize { start: u64 },
+    /// The buffer is full with a top-level number or literal that is complete so far
+    /// ([`Scanner::ends_at_delimiter`]): the next byte decides whether it ends there (a
+    /// delimiter, which is not part of it) or outgrows the buffer. That byte is received
+    /// into `lookahead` instead of the buffer.
+    Full,
     /// After an error: bytes are dropped until a resync point. `lf` tells whether the
     /// previous byte was an LF.
     Recover {
@@ -263,14 +272,15 @@ enum Mode {
 
 /// A streaming framer over a caller-provided buffer. See the [module docs](self).
 ///
-/// The buffer bounds the largest frame that can be handed out; larger ones are reported
-/// and skipped. `B` is anything that derefs to a byte slice: `[u8; N]`, `&mut [u8]`, or
-/// with `std` a `Vec<u8>`.
+/// The buffer size is the largest frame that can be handed out: a frame exactly as large
+/// as the buffer comes out whole, larger ones are reported and skipped. `B` is anything
+/// that derefs to a byte slice: `[u8; N]`, `&mut [u8]`, or with `std` a `Vec<u8>`.
 ///
 /// Feed with [`push`](Framer::push) (copying) or [`spare_mut`](Framer::spare_mut) +
 /// [`commit`](Framer::commit) (reading straight into the buffer), then call
 /// [`next`](Framer::next) until it returns `None` before feeding again. Once `next` has
-/// returned `None`, the buffer always has room for at least one more byte.
+/// returned `None`, the framer always has room for at least one more byte: `push` takes
+/// at least one and `spare_mut` is not empty.
 #[derive(Clone, Debug)]
 pub struct Framer<B> {
     buf: B,
@@ -286,6 +296,10 @@ pub struct Framer<B> {
     mode: Mode,
     /// End of input was signalled.
     eof: bool,
+    /// Whether `lookahead` holds a received byte, the one after `buf[tail - 1]`.
+    held: bool,
+    /// Where the byte after a full buffer goes in [`Mode::Full`].
+    lookahead: [u8; 1],
 }
 
 impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
@@ -317,6 +331,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
             base: 0,
             mode: Mode::Normal,
             eof: false,
+            held: false,
+            lookahead: [0],
         }
     }
 
@@ -332,7 +348,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
 
     /// Absolute offset of the next byte to be received.
     pub fn offset(&self) -> u64 {
-        self.base + self.tail as u64
+        self.base + self.tail as u64 + u64::from(self.held)
     }
 
     /// Give the buffer back.
@@ -350,6 +366,13 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
         self.base = 0;
         self.mode = Mode::Normal;
         self.eof = false;
+        self.held = false;
+    }
+
+    /// Whether bytes are received aside ([`Mode::Full`]) rather than into the buffer, or
+    /// not at all while a byte is held: `next` deals with that one first.
+    fn aside(&self) -> bool {
+        self.held || matches!(self.mode, Mode::Full)
     }
 
     /// Move the bytes still needed to the front of the buffer when that frees room.
@@ -375,6 +398,18 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
     /// does that loop for you.
     #[must_use = "push may take only part of the input: push the rest after draining next()"]
     pub fn push(&mut self, data: &[u8]) -> usize {
+        if self.aside() {
+            // One byte into `lookahead`, or none while one is held there.
+            return match data.first() {
+                Some(&byte) if !self.held => {
+                    self.lookahead[0] = byte;
+                    self.held = true;
+                    self.eof = false;
+                    1
+                }
+                _ => 0,
+            };
+        }
         self.compact(data.len());
         let spare = self.spare_slice();
         let n = spare.len().min(data.len());
@@ -392,8 +427,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
     }
 
     /// The free end of the buffer, to read into directly. Follow with
-    /// [`commit`](Framer::commit).
+    /// [`commit`](Framer::commit). (While the buffer is full with a top-level number or
+    /// literal, this is a one-byte slot in the framer for the byte that decides whether
+    /// it ends there.)
     pub fn spare_mut(&mut self) -> &mut [u8] {
+        if self.aside() {
+            let n = usize::from(!self.held);
+            return &mut self.lookahead[..n];
+        }
         let cap = self.capacity();
         self.compact(cap / 2);
         self.spare_slice()
@@ -402,6 +443,13 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
     /// Mark `n` bytes written into [`spare_mut`](Framer::spare_mut) as received. `n` is
     /// capped at the spare length.
     pub fn commit(&mut self, n: usize) {
+        if self.aside() {
+            if n > 0 && !self.held {
+                self.held = true;
+                self.eof = false;
+            }
+            return;
+        }
         let n = n.min(self.capacity() - self.tail);
         self.tail += n;
         if n > 0 {
@@ -464,6 +512,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
     /// The next frame or error, or `None` when more input is needed.
     #[allow(clippy::should_implement_trait)] // a lending iterator: frames borrow `self`
     pub fn next(&mut self) -> Option<Result<Frame<'_>, FrameError>> {
+        if self.held && self.place_held() {
+            return Some(self.complete());
+        }
         loop {
             if let Mode::Recover { error, start, lf } = self.mode {
                 match self.resync(start, lf) {
@@ -486,7 +537,12 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
                 Step::Error(error) => self.begin_recovery(error),
                 Step::NeedMore if self.eof => {
                     return match self.scanner.finish() {
-                        Ok(true) => Some(self.complete()),
+                        Ok(true) => {
+                            if let Mode::Full = self.mode {
+                                self.mode = Mode::Normal;
+                            }
+                            Some(self.complete())
+                        }
                         Ok(false) => {
                             self.head = self.pos;
                             None
@@ -512,8 +568,12 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
                     } else if let Mode::Normal = self.mode {
                         self.head = (self.scanner.value_start() - self.base) as usize;
                         if self.head == 0 && self.tail == self.capacity() {
-                            self.mode = Mode::Oversize {
-                                start: self.scanner.value_start(),
+                            self.mode = if self.scanner.ends_at_delimiter() {
+                                Mode::Full
+                            } else {
+                                Mode::Oversize {
+                                    start: self.scanner.value_start(),
+                                }
                             };
                         }
                     }
@@ -524,6 +584,34 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
                 }
             }
         }
+    }
+
+    /// Deal with the byte held in `lookahead`. In [`Mode::Full`], a delimiter ends the
+    /// number or literal that fills the buffer: returns true, the frame is complete and
+    /// the byte stays aside until it has been handed out. Any other byte continues the
+    /// value (or is an error in it), which is then too large after all. Otherwise, or
+    /// once the frame is out, the buffer holds nothing still needed: the byte goes to its
+    /// front, to be scanned as if it had been received there.
+    #[cold]
+    fn place_held(&mut self) -> bool {
+        if let Mode::Full = self.mode {
+            if is_delim(self.lookahead[0]) && self.scanner.end_scalar() {
+                self.mode = Mode::Normal;
+                return true;
+            }
+            self.mode = Mode::Oversize {
+                start: self.scanner.value_start(),
+            };
+        }
+        // Nothing in the buffer is needed any more (`head == pos == tail`): start it
+        // afresh with the byte.
+        self.base += self.tail as u64;
+        self.buf.as_mut()[0] = self.lookahead[0];
+        self.head = 0;
+        self.pos = 0;
+        self.tail = 1;
+        self.held = false;
+        false
     }
 
     /// A value just completed at `self.pos`.

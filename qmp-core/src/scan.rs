@@ -512,16 +512,34 @@ impl Scanner {
     /// (`Ok(true)`), reports nothing to do between values (`Ok(false)`), or reports a value
     /// cut short ([`ScanErrorKind::UnexpectedEnd`]).
     pub fn finish(&mut self) -> Result<bool, ScanError> {
-        match self.state {
-            State::Idle => Ok(false),
-            State::Zero | State::Int | State::Frac | State::ExpDigits | State::LiteralEnd
-                if self.depth == 0 =>
-            {
-                self.state = State::Idle;
-                Ok(true)
-            }
-            _ => Err(self.fail(ScanErrorKind::UnexpectedEnd, self.offset)),
+        if self.is_idle() {
+            Ok(false)
+        } else if self.end_scalar() {
+            Ok(true)
+        } else {
+            Err(self.fail(ScanErrorKind::UnexpectedEnd, self.offset))
         }
+    }
+
+    /// Whether the current value is a top-level number or literal that is complete as
+    /// it stands: the next delimiter byte (not part of it) or [`finish`](Self::finish)
+    /// ends it, and any other byte either continues it or is an error in it.
+    pub(crate) const fn ends_at_delimiter(&self) -> bool {
+        self.depth == 0
+            && matches!(
+                self.state,
+                State::Zero | State::Int | State::Frac | State::ExpDigits | State::LiteralEnd
+            )
+    }
+
+    /// If [`ends_at_delimiter`](Self::ends_at_delimiter), end the value here, as a
+    /// delimiter byte would (without consuming anything), and return true.
+    pub(crate) fn end_scalar(&mut self) -> bool {
+        let ends = self.ends_at_delimiter();
+        if ends {
+            self.state = State::Idle;
+        }
+        ends
     }
 
     fn fail(&mut self, kind: ScanErrorKind, offset: u64) -> ScanError {

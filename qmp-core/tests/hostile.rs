@@ -742,27 +742,73 @@ fn max_depth_zero_makes_progress() {
 }
 
 /// A top-level number or literal is complete only at the next delimiter (or at the end
-/// of input), so one that fills the buffer exactly is reported as too large, while an
-/// object of the same size fits.
+/// of input). One that fills the buffer exactly still fits, as an object of the same
+/// size does: the delimiter is not stored. One byte more and it is too large.
 #[test]
-fn scalar_filling_the_buffer_is_too_large() {
+fn scalar_filling_the_buffer_fits() {
     let data = b"123456\r\n{\"a\":1}\r\n";
-    for feed in [
-        Feed::Whole,
-        Feed::Chunks(1),
-        Feed::Spare { seed: 1, max: 3 },
+    case_with(
+        "buffer 7",
+        data,
+        7,
+        ScanConfig::qmp(),
+        &[frame(0, b"123456"), frame(8, b"{\"a\":1}")],
+    );
+    case_with(
+        "buffer 6",
+        data,
+        6,
+        ScanConfig::qmp(),
+        &[frame(0, b"123456"), too_large(8, 7)],
+    );
+    case_with(
+        "buffer 5",
+        data,
+        5,
+        ScanConfig::qmp(),
+        &[too_large(0, 6), too_large(8, 7)],
+    );
+    // Numbers and literals of every form, ended by CRLF, by the next value, or by the
+    // end of input (`finish`).
+    for (data, scalar) in [
+        (&b"1234\r\n"[..], &b"1234"[..]),
+        (b"true", b"true"),
+        (b"true\r\n", b"true"),
+        (b"-1.5e3", b"-1.5e3"),
+        (b"-1.5e3\r\n", b"-1.5e3"),
+        (b"0", b"0"),
+        (b"-0.0", b"-0.0"),
+        (b"1E+9", b"1E+9"),
+        (b"false", b"false"),
+        (b"null", b"null"),
     ] {
-        let got = run(data, 7, ScanConfig::qmp(), feed);
-        assert_eq!(
-            got,
-            [frame(0, b"123456"), frame(8, b"{\"a\":1}")],
-            "{feed:?}"
+        let cap = scalar.len();
+        let name = format!("{:?} through {cap}", String::from_utf8_lossy(data));
+        case_with(&name, data, cap, ScanConfig::qmp(), &[frame(0, scalar)]);
+        let next = cat(&[data, b" ", MSG, b"\r\n"]);
+        case_with(
+            &format!("{name}, then a message"),
+            &next,
+            cap.max(MSG.len()),
+            ScanConfig::qmp(),
+            &[frame(0, scalar), frame(data.len() + 1, MSG)],
         );
-        let got = run(data, 6, ScanConfig::qmp(), feed);
-        assert_eq!(got, [too_large(0, 6), too_large(8, 7)], "{feed:?}");
-        // At the end of input the same holds.
-        let got = run(&data[..6], 6, ScanConfig::qmp(), feed);
-        assert_eq!(got, [too_large(0, 6)], "{feed:?}");
+        case_with(
+            &format!("{name}, then a message, buffer {cap}"),
+            &next,
+            cap,
+            ScanConfig::qmp(),
+            &[frame(0, scalar), too_large(data.len() + 1, MSG.len())],
+        );
+        if cap > 1 {
+            case_with(
+                &format!("{name} through {}", cap - 1),
+                data,
+                cap - 1,
+                ScanConfig::qmp(),
+                &[too_large(0, cap)],
+            );
+        }
     }
 }
 
