@@ -116,10 +116,6 @@ for kind in 0 1 2 3 4 5 6; do
     done
 done
 
-for t in "${targets[@]}"; do
-    printf '%-18s %5d seeds\n' "$t" "$(find "corpus/$t" -type f | wc -l)"
-done
-
 # Human command lines, as people type them at a QMP shell.
 i=0
 while IFS= read -r line; do
@@ -139,3 +135,6 @@ migrate-set-parameters max-bandwidth=-1 downtime-limit=0.5 x.y.z=null
 x a.x=1 b=2 a.y={"k": [1, "\u00e9"]} c="two words" d=-1.5e3 e=TRUE
 LINES
 
+for t in "${targets[@]}"; do
+    printf '%-18s %5d seeds\n' "$t" "$(find "corpus/$t" -type f | wc -l)"
+done
