@@ -1,9 +1,11 @@
 //! Helpers shared by the integration tests: a seeded PRNG, framing loops for every way of
-//! feeding a [`Framer`], and invariant checks on what comes out.
+//! feeding a [`Framer`], invariant checks on what comes out, and a real QEMU to talk to
+//! ([`qemu`]).
 //!
 //! Each test crate uses a different subset of these.
 #![allow(dead_code)]
 
+pub mod qemu;
 pub mod semantic;
 
 use qmp_core::frame::{FrameError, Framer};

@@ -1,0 +1,1132 @@
+//! The codec against a live QEMU 10: each test starts its own `qemu-system-x86_64
+//! -machine none` with a QMP monitor on a unix socket (or TCP on 127.0.0.1) in a temporary
+//! folder, talks to it through the framer, `Message::parse`, the encoder and the typed
+//! commands and events, and kills it at the end, passing or failing
+//! (`tests/common/qemu.rs`).
+//!
+//! Run them with `cargo test -p qmp-core --test live_qemu`. Without `qemu-system-x86_64`
+//! on `PATH` each test prints `skipped: qemu-system-x86_64 not found` and passes, unless
+//! `CI=true`, where it fails. `scripts/install-qemu` installs QEMU 10 (Debian's
+//! backports), and `scripts/test` runs it before the tests.
+//!
+//! The error replies are recorded in [`ERRORS`]: QEMU's exact class, desc and whether
+//! it echoed the id, for each bad input, next to what `message::parse_request` says
+//! for the same bytes. Where the two differ the table says so, with both texts.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::qemu::{Closed, Endpoint, Monitor, Qemu, Qmp, BIG};
+use qmp_core::encode::{self, Id, SliceSink};
+use qmp_core::frame::{Frame, FrameError};
+use qmp_core::message::{parse_request, ErrorClass, Message, QemuVersion};
+use qmp_core::schema::commands::{
+    CommandInfo, Cont, QmpCapabilities, QueryCommands, QueryQmpSchema, QueryStatus, QueryVersion,
+    QueryVnc, Quit, RunState, Stop, SystemPowerdown, SystemReset,
+};
+use qmp_core::schema::events::{NetworkAddressFamily, ShutdownCause};
+use qmp_core::schema::introspect::MetaType;
+use qmp_core::schema::Event;
+
+/// Start QEMU with a QMP monitor, or skip the test (return) when QEMU is missing.
+macro_rules! qemu {
+    ($monitor:expr) => {
+        qemu!($monitor, |_| Vec::new())
+    };
+    ($monitor:expr, $extra:expr) => {
+        match Qemu::start_with($monitor, $extra) {
+            Some(qemu) => qemu,
+            None => return,
+        }
+    };
+}
+
+/// The greeting (QEMU 10, offering `oob`), `qmp_capabilities` without arguments, and
+/// `query-version`, `query-status` and `query-commands` decoded with the typed commands.
+#[test]
+fn greeting_and_typed_queries() {
+    let mut qemu = qemu!(Monitor::Unix);
+    let mut qmp = qemu.connect(BIG);
+    let greeting = qmp.negotiate(false);
+    assert_eq!(greeting.offset, 0);
+    let greeting = greeting.greeting();
+    let version = greeting.version.expect("a version");
+    let QemuVersion::Triple {
+        major,
+        minor,
+        micro,
+    } = version.qemu
+    else {
+        panic!("QEMU 10 announces a version triple: {version:?}");
+    };
+    assert_eq!(major, 10, "these tests record QEMU 10's answers");
+    assert!(greeting.offers("oob"));
+    let capabilities: Vec<_> = greeting
+        .capabilities
+        .elements()
+        .map(|c| c.as_str())
+        .collect();
+    assert_eq!(capabilities, [Some("oob")]);
+
+    // query-version agrees with the greeting.
+    let exchange = qmp.execute(&QueryVersion);
+    assert!(exchange.before.is_empty(), "{exchange:?}");
+    let info = exchange.reply.returned::<QueryVersion>();
+    assert_eq!(
+        (info.qemu.major, info.qemu.minor, info.qemu.micro),
+        (major, minor, micro)
+    );
+    assert_eq!(Some(info.package), version.package);
+
+    // `-machine none` runs from the start (no -S).
+    let exchange = qmp.execute(&QueryStatus);
+    let status = exchange.reply.returned::<QueryStatus>();
+    assert!(status.running);
+    assert_eq!(status.status, RunState::Running);
+    assert_eq!(status.singlestep, None, "removed after 8.x");
+
+    // query-commands: every element decodes, and the commands used here are listed.
+    let exchange = qmp.execute(&QueryCommands);
+    let commands = exchange.reply.returned::<QueryCommands>();
+    let names: Vec<String> = commands
+        .iter()
+        .map(|c: Result<CommandInfo<'_>, _>| c.expect("a CommandInfo").name.to_string())
+        .collect();
+    assert!(names.len() > 100, "{} commands", names.len());
+    for name in [
+        "qmp_capabilities",
+        "query-status",
+        "query-version",
+        "query-commands",
+        "query-qmp-schema",
+        "query-vnc",
+        "stop",
+        "cont",
+        "system_reset",
+        "system_powerdown",
+        "quit",
+    ] {
+        assert!(
+            names.iter().any(|n| n == name),
+            "{name} not in query-commands"
+        );
+    }
+}
+
+/// `qmp_capabilities` with `{"enable": ["oob"]}`: `exec-oob` is then dispatched (and
+/// refused for a command that is not `allow-oob`), where without it the member is
+/// merely unexpected (see [`ERRORS`]).
+#[test]
+fn negotiation_enables_oob() {
+    let mut qemu = qemu!(Monitor::Unix);
+    let mut qmp = qemu.connect(BIG);
+    qmp.negotiate(true);
+
+    let mut buf = [0u8; 128];
+    let mut sink = SliceSink::new(&mut buf);
+    encode::command_oob(&mut sink, "query-status", (), Some(Id::Str("oob-1"))).unwrap();
+    assert_eq!(
+        sink.written(),
+        br#"{"exec-oob":"query-status","id":"oob-1"}"#
+    );
+    let bytes = sink.written().to_vec();
+    qmp.send_raw(&bytes);
+    let reply = qmp.recv();
+    let error = reply.error();
+    assert_eq!(error.class, ErrorClass::GenericError);
+    assert_eq!(
+        error.desc.to_string(),
+        "The command query-status does not support OOB"
+    );
+    assert_eq!(error.id.and_then(|id| id.as_str()), Some("oob-1"));
+
+    // In-band commands work as before.
+    let status = qmp.execute(&QueryStatus);
+    assert!(status.reply.returned::<QueryStatus>().running);
+}
+
+/// The 236 KB `query-qmp-schema` reply through a 256 KiB framer: one frame, decoded
+/// lazily with `schema::introspect::Schema`, consistent with `query-commands`.
+#[test]
+fn schema_reply_through_a_256k_framer() {
+    let mut qemu = qemu!(Monitor::Unix);
+    let mut qmp = qemu.connect(BIG);
+    qmp.negotiate(false);
+
+    let commands = qmp.execute(&QueryCommands).reply;
+    let commands = commands.returned::<QueryCommands>();
+    let exchange = qmp.execute(&QueryQmpSchema);
+    assert!(exchange.before.is_empty(), "{exchange:?}");
+    let reply = &exchange.reply;
+    assert!(
+        (200_000..BIG).contains(&reply.bytes.len()),
+        "schema reply of {} bytes",
+        reply.bytes.len()
+    );
+    let schema = reply.returned::<QueryQmpSchema>();
+    let entries: Vec<_> = schema
+        .iter()
+        .map(|e| e.expect("every entry has a name and a meta-type"))
+        .collect();
+    assert_eq!(entries.len(), schema.len());
+    assert!(entries.len() > 1000, "{} entries", entries.len());
+    assert!(entries.iter().all(|e| e.meta_type().is_known()));
+
+    // Every command query-commands lists is a command in the schema.
+    for info in commands.iter() {
+        let name = info.unwrap().name.to_string();
+        assert!(schema.command(&name).is_some(), "{name} not in the schema");
+    }
+    let query_status = schema.command("query-status").unwrap();
+    assert!(!query_status.allow_oob());
+    let ret = schema.get(query_status.ret_type().unwrap().raw()).unwrap();
+    assert_eq!(ret.meta_type(), MetaType::Object);
+    let members: Vec<String> = ret.object_members().map(|m| m.name.to_string()).collect();
+    assert!(members.contains(&"running".to_owned()), "{members:?}");
+    assert!(schema.command("migrate-pause").unwrap().allow_oob());
+    for event in [
+        "SHUTDOWN",
+        "STOP",
+        "RESUME",
+        "RESET",
+        "POWERDOWN",
+        "VNC_CONNECTED",
+    ] {
+        assert!(schema.event(event).is_some(), "{event} not in the schema");
+    }
+}
+
+/// The same reply through a 4 KiB framer: exactly one `TooLarge` covering the whole
+/// reply, and the next command's reply frames right after it.
+#[test]
+fn schema_reply_through_a_4k_framer() {
+    let mut qemu = qemu!(Monitor::Unix);
+    let mut qmp = qemu.connect(4096);
+    qmp.greeting();
+    let caps = qmp.execute(&QmpCapabilities::default()).reply;
+    let caps_end = caps.offset + caps.bytes.len() as u64;
+
+    qmp.send(&QueryQmpSchema);
+    let status_id = qmp.send(&QueryStatus);
+    let too_large = qmp
+        .next_item(|item| match item {
+            Err(e @ FrameError::TooLarge { .. }) => e,
+            other => panic!("expected TooLarge, got {other:?}"),
+        })
+        .unwrap();
+    let FrameError::TooLarge { start, len } = too_large else {
+        unreachable!()
+    };
+    // QEMU ends every message with CRLF.
+    assert_eq!(start, caps_end + 2, "{too_large}");
+    assert!(len > 200_000, "{too_large}");
+    let status = qmp.recv();
+    assert!(status.is_reply_to(status_id), "{status:?}");
+    assert_eq!(status.offset, start + len + 2);
+    assert!(status.returned::<QueryStatus>().running);
+}
+
+/// When parse_request and QEMU's dispatcher look at the same bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Before `qmp_capabilities`.
+    Greeting,
+    /// After `qmp_capabilities` without `oob`.
+    Commands,
+    /// After `qmp_capabilities` with `{"enable": ["oob"]}`.
+    Oob,
+}
+
+/// What `parse_request` says about a bad input that QEMU refused.
+#[derive(Clone, Copy, Debug)]
+enum Ours {
+    /// The input is not one JSON text: the framer's concern, not parse_request's
+    /// (`Frame::parse` must refuse it).
+    NotJson,
+    /// A well-formed request: QEMU refuses it later (dispatch, arguments, session
+    /// state), which is a server session's job.
+    Accepts,
+    /// Refused with QEMU's desc, and the id echoed exactly when QEMU echoes it.
+    Agrees,
+    /// Refused, id as QEMU, but with this other text: a disagreement, pinned here so
+    /// that fixing it shows up.
+    Disagrees(&'static str),
+}
+
+/// One bad input and QEMU 10.0's exact answer.
+struct Case {
+    phase: Phase,
+    input: &'static [u8],
+    class: &'static str,
+    /// The desc, decoded (`\uFFFD` in the wire text is U+FFFD here).
+    desc: &'static str,
+    /// Whether QEMU echoed the id (every input with an id uses `"id":"bad"`).
+    id: bool,
+    /// How many error replies QEMU sends (all alike but for the first's desc).
+    replies: usize,
+    ours: Ours,
+}
+
+const fn case(
+    phase: Phase,
+    input: &'static [u8],
+    class: &'static str,
+    desc: &'static str,
+    id: bool,
+    ours: Ours,
+) -> Case {
+    Case {
+        phase,
+        input,
+        class,
+        desc,
+        id,
+        replies: 1,
+        ours,
+    }
+}
+
+use Ours::{Accepts, Agrees, Disagrees, NotJson};
+use Phase::{Commands, Greeting, Oob};
+
+const GENERIC: &str = "GenericError";
+const NOT_FOUND: &str = "CommandNotFound";
+
+/// QEMU 10.0.2's answers to bad input, as recorded by [`errors_before_negotiation`],
+/// [`errors_after_negotiation`] and [`errors_with_oob`].
+///
+/// QEMU checks a request's members in the order of its hash table (`qdict`, see
+/// PROTOCOL.md §6.4: `exec-oob`, `execute`, `arguments`, `id` come in that order, and
+/// e.g. `extra` before all of them, `foo` after `execute`), and the first faulty member
+/// wins; "lacks member 'execute'" comes only after every member passed. parse_request
+/// reports unexpected members first (in wire order), then a clash, then the types,
+/// then a missing `execute`, so the two differ on inputs with more than one fault, and
+/// its clash text names the members the other way round.
+const ERRORS: &[Case] = &[
+    // Before negotiation.
+    case(
+        Greeting,
+        br#"{"execute":"query-status","id":"bad"}"#,
+        NOT_FOUND,
+        "Expecting capabilities negotiation with 'qmp_capabilities'",
+        true,
+        Accepts,
+    ),
+    case(
+        Greeting,
+        b"[1]",
+        GENERIC,
+        "QMP input must be a JSON object",
+        false,
+        Agrees,
+    ),
+    case(
+        Greeting,
+        br#"{"execute":"qmp_capabilities","extra":1,"id":"bad"}"#,
+        GENERIC,
+        "QMP input member 'extra' is unexpected",
+        true,
+        Agrees,
+    ),
+    // QEMU names the list element 'null' (not 'enable[0]'), with no list of the
+    // accepted values.
+    case(
+        Greeting,
+        br#"{"execute":"qmp_capabilities","arguments":{"enable":["bogus"]},"id":"bad"}"#,
+        GENERIC,
+        "Parameter 'null' does not accept value 'bogus'",
+        true,
+        Accepts,
+    ),
+    // Dispatch: the command, its arguments, the session's state.
+    case(
+        Commands,
+        br#"{"execute":"no-such-command","id":"bad"}"#,
+        NOT_FOUND,
+        "The command no-such-command has not been found",
+        true,
+        Accepts,
+    ),
+    case(
+        Commands,
+        br#"{"execute":"qmp_capabilities","id":"bad"}"#,
+        NOT_FOUND,
+        "Capabilities negotiation is already complete, command ignored",
+        true,
+        Accepts,
+    ),
+    case(
+        Commands,
+        br#"{"execute":"query-status","arguments":{"bogus":1},"id":"bad"}"#,
+        GENERIC,
+        "Parameter 'bogus' is unexpected",
+        true,
+        Accepts,
+    ),
+    case(
+        Commands,
+        br#"{"execute":"human-monitor-command","arguments":{},"id":"bad"}"#,
+        GENERIC,
+        "Parameter 'command-line' is missing",
+        true,
+        Accepts,
+    ),
+    case(
+        Commands,
+        br#"{"execute":"human-monitor-command","arguments":{"command-line":1},"id":"bad"}"#,
+        GENERIC,
+        "Invalid parameter type for 'command-line', expected: string",
+        true,
+        Accepts,
+    ),
+    // The request's shape: parse_request's domain.
+    case(
+        Commands,
+        b"[1]",
+        GENERIC,
+        "QMP input must be a JSON object",
+        false,
+        Agrees,
+    ),
+    case(
+        Commands,
+        br#""text""#,
+        GENERIC,
+        "QMP input must be a JSON object",
+        false,
+        Agrees,
+    ),
+    case(
+        Commands,
+        br#"{"id":"bad"}"#,
+        GENERIC,
+        "QMP input lacks member 'execute'",
+        true,
+        Agrees,
+    ),
+    case(
+        Commands,
+        br#"{"execute":1,"id":"bad"}"#,
+        GENERIC,
+        "QMP input member 'execute' must be a string",
+        true,
+        Agrees,
+    ),
+    case(
+        Commands,
+        br#"{"execute":"query-status","arguments":[],"id":"bad"}"#,
+        GENERIC,
+        "QMP input member 'arguments' must be an object",
+        true,
+        Agrees,
+    ),
+    case(
+        Commands,
+        br#"{"execute":"query-status","extra":1,"id":"bad"}"#,
+        GENERIC,
+        "QMP input member 'extra' is unexpected",
+        true,
+        Agrees,
+    ),
+    case(
+        Commands,
+        br#"{"exec-oob":"query-status","id":"bad"}"#,
+        GENERIC,
+        "QMP input member 'exec-oob' is unexpected",
+        true,
+        Agrees,
+    ),
+    case(
+        Commands,
+        br#"{"exec-oob":1,"id":"bad"}"#,
+        GENERIC,
+        "QMP input member 'exec-oob' is unexpected",
+        true,
+        Agrees,
+    ),
+    case(
+        Commands,
+        br#"{"execute":"query-status","exec-oob":"query-status","id":"bad"}"#,
+        GENERIC,
+        "QMP input member 'exec-oob' is unexpected",
+        true,
+        Agrees,
+    ),
+    case(
+        Commands,
+        br#"{"execute":"query-status","control":{"run-oob":true},"id":"bad"}"#,
+        GENERIC,
+        "QMP input member 'control' is unexpected",
+        true,
+        Agrees,
+    ),
+    // Two faults: QEMU reports the first in its member order.
+    case(
+        Commands,
+        br#"{"execute":1,"extra":1,"id":"bad"}"#,
+        GENERIC,
+        "QMP input member 'extra' is unexpected",
+        true,
+        Agrees,
+    ),
+    case(
+        Commands,
+        br#"{"execute":1,"foo":1,"id":"bad"}"#,
+        GENERIC,
+        "QMP input member 'execute' must be a string",
+        true,
+        Disagrees("QMP input member 'foo' is unexpected"),
+    ),
+    case(
+        Commands,
+        br#"{"execute":"query-status","arguments":[],"foo":1,"id":"bad"}"#,
+        GENERIC,
+        "QMP input member 'arguments' must be an object",
+        true,
+        Disagrees("QMP input member 'foo' is unexpected"),
+    ),
+    case(
+        Commands,
+        br#"{"arguments":[],"id":"bad"}"#,
+        GENERIC,
+        "QMP input member 'arguments' must be an object",
+        true,
+        Disagrees("QMP input lacks member 'execute'"),
+    ),
+    // Not JSON: errors without an id.
+    case(
+        Commands,
+        br#"{"execute":"query-status",}"#,
+        GENERIC,
+        "JSON parse error, expecting value",
+        false,
+        NotJson,
+    ),
+    case(
+        Commands,
+        br#"{"execute": }"#,
+        GENERIC,
+        "JSON parse error, expecting value",
+        false,
+        NotJson,
+    ),
+    case(
+        Commands,
+        br#"{"execute":"query-status" "id":"bad"}"#,
+        GENERIC,
+        "JSON parse error, expected separator in dict",
+        false,
+        NotJson,
+    ),
+    case(
+        Commands,
+        br#"{"execute":tru}"#,
+        GENERIC,
+        "JSON parse error, invalid keyword 'tru'",
+        false,
+        NotJson,
+    ),
+    case(
+        Commands,
+        br#"{"execute":"\x"}"#,
+        GENERIC,
+        "JSON parse error, invalid escape sequence in string",
+        false,
+        NotJson,
+    ),
+    case(
+        Commands,
+        br#"{"execute":"query-status","id":"\uD800"}"#,
+        GENERIC,
+        r"JSON parse error, \uD800 is not a valid Unicode character",
+        false,
+        NotJson,
+    ),
+    case(
+        Commands,
+        b"%",
+        GENERIC,
+        "JSON parse error, stray '%'",
+        false,
+        NotJson,
+    ),
+    // The lexer's error at `01`, then the parser's at the `}` left over.
+    Case {
+        replies: 2,
+        ..case(
+            Commands,
+            br#"{"execute":"query-status","id":01}"#,
+            GENERIC,
+            "JSON parse error, stray '01'",
+            false,
+            NotJson,
+        )
+    },
+    // A duplicate key is a JSON error to QEMU; parse_request leaves it to the JSON
+    // layer (documented), and strict RFC 8259 JSON allows it.
+    case(
+        Commands,
+        br#"{"execute":"query-status","id":"bad","id":"bad"}"#,
+        GENERIC,
+        "JSON parse error, duplicate key",
+        false,
+        Accepts,
+    ),
+    // With oob negotiated.
+    case(
+        Oob,
+        br#"{"exec-oob":"query-status","id":"bad"}"#,
+        GENERIC,
+        "The command query-status does not support OOB",
+        true,
+        Accepts,
+    ),
+    case(
+        Oob,
+        br#"{"exec-oob":1,"id":"bad"}"#,
+        GENERIC,
+        "QMP input member 'exec-oob' must be a string",
+        true,
+        Agrees,
+    ),
+    case(
+        Oob,
+        br#"{"execute":"query-status","extra":1,"id":"bad"}"#,
+        GENERIC,
+        "QMP input member 'extra' is unexpected",
+        true,
+        Agrees,
+    ),
+    case(
+        Oob,
+        br#"{"execute":"query-status","exec-oob":"query-status","id":"bad"}"#,
+        GENERIC,
+        "QMP input member 'execute' clashes with 'exec-oob'",
+        true,
+        Disagrees("QMP input member 'exec-oob' clashes with 'execute'"),
+    ),
+    case(
+        Oob,
+        br#"{"exec-oob":"query-status","execute":"query-status","id":"bad"}"#,
+        GENERIC,
+        "QMP input member 'execute' clashes with 'exec-oob'",
+        true,
+        Disagrees("QMP input member 'exec-oob' clashes with 'execute'"),
+    ),
+    case(
+        Oob,
+        br#"{"exec-oob":"query-status","execute":1,"id":"bad"}"#,
+        GENERIC,
+        "QMP input member 'execute' must be a string",
+        true,
+        Disagrees("QMP input member 'exec-oob' clashes with 'execute'"),
+    ),
+];
+
+/// Send each bad input of `phase`, followed by a command whose reply marks the end of
+/// QEMU's answer; check the answer against the table and parse_request against QEMU.
+fn check_errors(phase: Phase) {
+    let mut qemu = qemu!(Monitor::Unix);
+    let mut qmp = qemu.connect(BIG);
+    match phase {
+        Greeting => {
+            qmp.greeting();
+        }
+        Commands => {
+            qmp.negotiate(false);
+        }
+        Oob => {
+            qmp.negotiate(true);
+        }
+    }
+    let mut failures = Vec::new();
+    for case in ERRORS.iter().filter(|c| c.phase == phase) {
+        let input = String::from_utf8_lossy(case.input);
+        qmp.send_raw(case.input);
+        // Before negotiation this is refused too, with its own id: still a marker.
+        let marker = qmp.send(&QueryStatus);
+        let exchange = qmp.reply_to(marker);
+        let errors: Vec<_> = exchange.before.iter().map(|r| r.error()).collect();
+        let Some(first) = errors.first() else {
+            failures.push(format!("{input}: no error reply"));
+            continue;
+        };
+        let seen = (
+            first.class.name().to_owned(),
+            first.desc.to_string(),
+            first.id.is_some(),
+            errors.len(),
+        );
+        let want = (
+            case.class.to_owned(),
+            case.desc.to_owned(),
+            case.id,
+            case.replies,
+        );
+        if seen != want {
+            failures.push(format!(
+                "{input}: QEMU answered {:?}, the table says {want:?}",
+                exchange.before
+            ));
+        }
+        if let Some(id) = first.id {
+            assert_eq!(id.as_str(), Some("bad"), "{input}");
+        }
+
+        // parse_request on the same bytes.
+        let oob = phase == Oob;
+        match (case.ours, Frame::parse(case.input)) {
+            (NotJson, Err(_)) => {}
+            (NotJson, Ok(_)) => failures.push(format!("{input}: the scanner accepts it")),
+            (_, Err(e)) => failures.push(format!("{input}: not JSON to the scanner: {e}")),
+            (Accepts, Ok(frame)) => {
+                if let Err(refused) = parse_request(frame, oob) {
+                    failures.push(format!("{input}: parse_request refuses it: {refused:?}"));
+                }
+            }
+            (Agrees | Disagrees(_), Ok(frame)) => match parse_request(frame, oob) {
+                Ok(request) => {
+                    failures.push(format!("{input}: parse_request accepts it: {request:?}"))
+                }
+                Err(refused) => {
+                    let ours = refused.error.to_string();
+                    let expected = match case.ours {
+                        Disagrees(text) => {
+                            assert_ne!(text, case.desc, "a disagreement with no difference");
+                            text
+                        }
+                        _ => case.desc,
+                    };
+                    if ours != expected {
+                        failures.push(format!(
+                            "{input}: parse_request says {ours:?}, QEMU {:?}, the table {expected:?}",
+                            case.desc
+                        ));
+                    }
+                    if refused.id.is_some() != case.id {
+                        failures.push(format!(
+                            "{input}: parse_request's id {:?}, QEMU echoes one: {}",
+                            refused.id, case.id
+                        ));
+                    }
+                }
+            },
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn errors_before_negotiation() {
+    check_errors(Greeting);
+}
+
+#[test]
+fn errors_after_negotiation() {
+    check_errors(Commands);
+}
+
+#[test]
+fn errors_with_oob() {
+    check_errors(Oob);
+}
+
+/// `encode::resync` (0xFF): QEMU answers one id-less error, dropping a half-sent
+/// command with it, and the next command gets its own reply.
+#[test]
+fn resync_byte() {
+    let mut qemu = qemu!(Monitor::Unix);
+    let mut qmp = qemu.connect(BIG);
+    qmp.negotiate(false);
+    let mut byte = [0u8; 1];
+    let mut sink = SliceSink::new(&mut byte);
+    encode::resync(&mut sink).unwrap();
+    let resync = sink.written().to_vec();
+    assert_eq!(resync, [0xFF]);
+
+    for (before, desc) in [
+        (&b""[..], "JSON parse error, stray '\u{FFFD}'"),
+        (
+            &br#"{"execute":"query-st"#[..],
+            "JSON parse error, stray '\"query-st\u{FFFD}'",
+        ),
+        (
+            &br#"{"execute":"query-status","arguments":{"#[..],
+            "JSON parse error, stray '\u{FFFD}'",
+        ),
+    ] {
+        qmp.send_raw(before);
+        qmp.send_raw(&resync);
+        let exchange = qmp.execute(&QueryStatus);
+        let [stray] = &exchange.before[..] else {
+            panic!("one error expected: {exchange:?}")
+        };
+        let error = stray.error();
+        assert_eq!(error.class, ErrorClass::GenericError);
+        assert_eq!(error.desc.to_string(), desc);
+        assert_eq!(error.id, None);
+        assert!(exchange.reply.returned::<QueryStatus>().running);
+    }
+}
+
+/// An argument nested 1100 levels deep (QEMU's limit is 1024): QEMU answers with a
+/// stream of id-less errors as its parser recovers piece by piece, all of which frame
+/// cleanly, and then the next command's reply.
+#[test]
+fn nesting_past_qemus_limit() {
+    let mut qemu = qemu!(Monitor::Unix);
+    let mut qmp = qemu.connect(BIG);
+    qmp.negotiate(false);
+    let depth = 1100;
+    let mut input = br#"{"execute":"query-status","arguments":{"deep":"#.to_vec();
+    input.extend(std::iter::repeat_n(b'[', depth));
+    input.extend(std::iter::repeat_n(b']', depth));
+    input.extend_from_slice(br#"},"id":"deep"}"#);
+    qmp.send_raw(&input);
+    let exchange = qmp.execute(&QueryStatus);
+    assert!(exchange.reply.returned::<QueryStatus>().running);
+
+    let mut descs = BTreeMap::<String, usize>::new();
+    for reply in &exchange.before {
+        let error = reply.error();
+        assert_eq!(error.class, ErrorClass::GenericError, "{reply:?}");
+        assert_eq!(error.id, None, "{reply:?}");
+        *descs.entry(error.desc.to_string()).or_default() += 1;
+    }
+    // Recorded from QEMU 10.0.2: the limit cuts the message at depth 1025; the rest
+    // comes through as fresh input, each stray bracket or scalar an error of its own.
+    let recorded = BTreeMap::from([
+        ("JSON nesting depth limit exceeded".to_owned(), 1),
+        ("JSON parse error, expecting value".to_owned(), 1027),
+        ("QMP input must be a JSON object".to_owned(), 3),
+    ]);
+    assert_eq!(descs, recorded, "{} errors", exchange.before.len());
+    assert_eq!(exchange.before.len(), 1031);
+    assert_eq!(
+        exchange.before[0].error().desc.to_string(),
+        "JSON nesting depth limit exceeded"
+    );
+}
+
+/// `stop`, `cont`, `system_reset` and `system_powerdown`: each one's event arrives
+/// before the command's return, and decodes with `schema::Event`.
+#[test]
+fn run_state_events_precede_replies() {
+    let mut qemu = qemu!(Monitor::Unix);
+    let mut qmp = qemu.connect(BIG);
+    qmp.negotiate(false);
+    let mut last = (0, 0);
+    let mut one_event = |exchange: &common::qemu::Exchange, name: &str| {
+        let [event] = &exchange.before[..] else {
+            panic!("one event before the reply expected: {exchange:?}")
+        };
+        assert!(event.offset < exchange.reply.offset);
+        let (message, _) = event.event();
+        assert_eq!(message.name, name);
+        let ts = (message.timestamp.seconds, message.timestamp.microseconds);
+        assert!(
+            ts.0 > 1_600_000_000 && (0..1_000_000).contains(&ts.1),
+            "{ts:?}"
+        );
+        assert!(ts >= last, "timestamps go forward");
+        last = ts;
+        event.clone()
+    };
+
+    let exchange = qmp.execute(&Stop);
+    exchange.reply.returned::<Stop>();
+    let event = one_event(&exchange, "STOP");
+    assert_eq!(event.event().1, Event::Stop);
+    let status = qmp.execute(&QueryStatus).reply;
+    let status = status.returned::<QueryStatus>();
+    assert_eq!((status.running, status.status), (false, RunState::Paused));
+
+    let exchange = qmp.execute(&Cont);
+    exchange.reply.returned::<Cont>();
+    let event = one_event(&exchange, "RESUME");
+    assert_eq!(event.event().1, Event::Resume);
+    let status = qmp.execute(&QueryStatus).reply;
+    assert!(status.returned::<QueryStatus>().running);
+
+    let exchange = qmp.execute(&SystemReset);
+    exchange.reply.returned::<SystemReset>();
+    let event = one_event(&exchange, "RESET");
+    let Event::Reset(reset) = event.event().1 else {
+        panic!("{event:?}")
+    };
+    assert_eq!(reset.guest, Some(false));
+    assert_eq!(reset.reason, Some(ShutdownCause::HostQmpSystemReset));
+
+    let exchange = qmp.execute(&SystemPowerdown);
+    exchange.reply.returned::<SystemPowerdown>();
+    let event = one_event(&exchange, "POWERDOWN");
+    assert_eq!(event.event().1, Event::Powerdown);
+}
+
+/// Re-encode a message compactly (`encode::message`): the same bytes for a message
+/// whatever its layout on the wire.
+fn compact(message: &Message<'_>) -> Vec<u8> {
+    let mut buf = vec![0u8; BIG];
+    let n = encode::message_to_slice(message, &mut buf).expect("re-encoding");
+    buf.truncate(n);
+    buf
+}
+
+/// A pretty-printing monitor (`-mon …,pretty=on`) beside a compact one in the same
+/// QEMU: the same conversation frames and parses to the same messages on both,
+/// broadcast events included.
+#[test]
+fn pretty_monitor_frames_like_compact() {
+    let mut qemu = qemu!(Monitor::Unix, |dir| vec![
+        "-chardev".to_owned(),
+        format!(
+            "socket,id=pretty,path={},server=on,wait=off",
+            dir.join("pretty.sock").display()
+        ),
+        "-mon".to_owned(),
+        "chardev=pretty,mode=control,pretty=on".to_owned(),
+    ]);
+    let pretty_path = Endpoint::Unix(qemu.dir().join("pretty.sock"));
+    let mut plain = qemu.connect(BIG);
+    let mut pretty = qemu.connect_to(&pretty_path, BIG);
+
+    let conversation = |qmp: &mut Qmp| {
+        let mut got = vec![qmp.negotiate(false)];
+        got.push(qmp.execute(&QueryStatus).reply);
+        got.push(qmp.execute(&QueryVersion).reply);
+        got.push(qmp.execute(&QueryCommands).reply);
+        let id = qmp.send(&QmpCapabilities::default());
+        got.push(qmp.reply_to(id).reply);
+        qmp.send_raw(b"[1]");
+        let exchange = qmp.execute(&QueryStatus);
+        got.extend(exchange.before);
+        got.push(exchange.reply);
+        got
+    };
+    let on_plain = conversation(&mut plain);
+    let on_pretty = conversation(&mut pretty);
+    assert_eq!(on_plain.len(), 7);
+    assert_eq!(on_pretty.len(), on_plain.len());
+    for (p, q) in on_plain.iter().zip(&on_pretty) {
+        assert!(!p.bytes.contains(&b'\n'), "compact: {p:?}");
+        assert_eq!(compact(&p.message()), compact(&q.message()));
+    }
+    // Pretty mode: multi-line, two-space indents, no trailing spaces; `{}` stays.
+    for q in &on_pretty[1..] {
+        let text = std::str::from_utf8(&q.bytes).unwrap();
+        assert!(text.contains("\n    \""), "pretty: {text}");
+        assert!(!text.contains(" \n"), "pretty: {text}");
+    }
+
+    // An event reaches every monitor with the same timestamp.
+    let exchange = pretty.execute(&Stop);
+    let [stop_pretty] = &exchange.before[..] else {
+        panic!("{exchange:?}")
+    };
+    assert!(stop_pretty.bytes.contains(&b'\n'));
+    let stop_plain = plain.recv();
+    assert_eq!(stop_plain.event().1, Event::Stop);
+    assert_eq!(
+        compact(&stop_plain.message()),
+        compact(&stop_pretty.message())
+    );
+}
+
+/// `-qmp tcp:127.0.0.1:PORT,server=on,wait=off` works as the unix socket does.
+#[test]
+fn tcp_monitor() {
+    let mut qemu = qemu!(Monitor::Tcp);
+    let Endpoint::Tcp(addr) = qemu.monitor().clone() else {
+        unreachable!()
+    };
+    assert!(addr.ip().is_loopback());
+    let mut qmp = qemu.connect(BIG);
+    let greeting = qmp.negotiate(false);
+    assert!(greeting.greeting().offers("oob"));
+    assert_eq!(
+        qmp.execute(&QueryVersion)
+            .reply
+            .returned::<QueryVersion>()
+            .qemu
+            .major,
+        10
+    );
+    assert!(
+        qmp.execute(&QueryStatus)
+            .reply
+            .returned::<QueryStatus>()
+            .running
+    );
+    qmp.send_raw(br#"{"execute":"no-such-command","id":"bad"}"#);
+    let error = qmp.recv();
+    let error = error.error();
+    assert_eq!(error.class, ErrorClass::CommandNotFound);
+    assert_eq!(error.id.and_then(|id| id.as_str()), Some("bad"));
+}
+
+/// `quit`: the SHUTDOWN event, then the return, then the end of the stream (EOF or
+/// ECONNRESET), and QEMU exits with status 0.
+#[test]
+fn quit_ends_the_stream() {
+    let mut qemu = qemu!(Monitor::Unix);
+    let mut qmp = qemu.connect(BIG);
+    qmp.negotiate(false);
+    let exchange = qmp.execute(&Quit);
+    exchange.reply.returned::<Quit>();
+    // QEMU 10.0.2 sends the event first, as for every other run-state command.
+    let [shutdown] = &exchange.before[..] else {
+        panic!("SHUTDOWN before the return expected: {exchange:?}")
+    };
+    let Event::Shutdown(data) = shutdown.event().1 else {
+        panic!("{shutdown:?}")
+    };
+    assert_eq!(data.guest, Some(false));
+    assert_eq!(data.reason, Some(ShutdownCause::HostQmpQuit));
+    match qmp.recv_or_closed() {
+        Err(Closed::Eof | Closed::Reset) => {}
+        Ok(more) => panic!("nothing expected after quit's return: {more:?}"),
+    }
+    let status = qemu.wait_exit();
+    assert!(status.success(), "{status}");
+}
+
+/// Read events until `n` have arrived (no command is outstanding).
+fn events(qmp: &mut Qmp, n: usize) -> Vec<common::qemu::Received> {
+    (0..n).map(|_| qmp.recv()).collect()
+}
+
+/// `-vnc unix:PATH`: a client that reads the 12-byte RFB banner and hangs up gives
+/// VNC_CONNECTED then VNC_DISCONNECTED.
+#[test]
+fn vnc_banner_only() {
+    let mut qemu = qemu!(Monitor::Unix, |dir| vec![
+        "-vnc".to_owned(),
+        format!("unix:{}", dir.join("vnc.sock").display()),
+    ]);
+    let vnc_path = qemu.dir().join("vnc.sock");
+    let mut qmp = qemu.connect(BIG);
+    qmp.negotiate(false);
+
+    let mut vnc = qemu.open(&Endpoint::Unix(vnc_path.clone()));
+    let mut banner = [0u8; 12];
+    vnc.read_exact_timeout(&mut banner).unwrap();
+    assert_eq!(&banner, b"RFB 003.008\n");
+    vnc.shutdown();
+    drop(vnc);
+
+    let got = events(&mut qmp, 2);
+    let path = vnc_path.display().to_string();
+    let Event::VncConnected(connected) = got[0].event().1 else {
+        panic!("{got:?}")
+    };
+    let Event::VncDisconnected(disconnected) = got[1].event().1 else {
+        panic!("{got:?}")
+    };
+    for server in [connected.server, disconnected.server] {
+        assert_eq!(server.family, NetworkAddressFamily::Unix);
+        assert_eq!(server.host, "");
+        assert_eq!(server.service, path.as_str());
+        assert_eq!(server.websocket, Some(false));
+        assert!(server.auth.is_some_and(|a| a == "none"));
+    }
+    assert_eq!(connected.client.family, NetworkAddressFamily::Unix);
+    assert_eq!(disconnected.client.family, NetworkAddressFamily::Unix);
+    for client in [connected.client.host, connected.client.service] {
+        assert_eq!(client, "");
+    }
+    for client in [disconnected.client.host, disconnected.client.service] {
+        assert_eq!(client, "");
+    }
+}
+
+/// `-vnc 127.0.0.1:N` (the first free display from 0) and a full RFB 3.8 handshake:
+/// VNC_CONNECTED, VNC_INITIALIZED, VNC_DISCONNECTED, with the client's address and
+/// port; `query-vnc` lists the client meanwhile.
+#[test]
+fn vnc_full_handshake() {
+    let mut qemu = qemu!(Monitor::Unix, |_| vec![
+        "-vnc".to_owned(),
+        "127.0.0.1:0,to=99".to_owned(),
+    ]);
+    let mut qmp = qemu.connect(BIG);
+    qmp.negotiate(false);
+    let info = qmp.execute(&QueryVnc).reply;
+    let info = info.returned::<QueryVnc>();
+    assert!(info.enabled);
+    assert_eq!(info.family, Some(NetworkAddressFamily::Ipv4));
+    assert!(info.host.is_some_and(|h| h == "127.0.0.1"));
+    assert!(info.clients.is_some_and(|c| c.is_empty()));
+    let port: u16 = info.service.unwrap().to_string().parse().unwrap();
+    assert!((5900..6000).contains(&port));
+    let server_service = port.to_string();
+
+    let mut vnc = qemu.open(&Endpoint::Tcp(([127, 0, 0, 1], port).into()));
+    let client_service = vnc.local_tcp_addr().unwrap().port().to_string();
+    rfb_handshake(&mut vnc);
+
+    // While connected, query-vnc lists the client (the two events come first).
+    let exchange = qmp.execute(&QueryVnc);
+    let info = exchange.reply.returned::<QueryVnc>();
+    let clients: Vec<_> = info.clients.unwrap().iter().map(Result::unwrap).collect();
+    let [client] = &clients[..] else {
+        panic!("{exchange:?}")
+    };
+    assert_eq!(client.service, client_service.as_str());
+    assert_eq!(exchange.event_names(), ["VNC_CONNECTED", "VNC_INITIALIZED"]);
+
+    vnc.shutdown();
+    drop(vnc);
+    let mut got = exchange.before;
+    got.extend(events(&mut qmp, 1));
+    let decoded: Vec<_> = got.iter().map(|r| r.event().1).collect();
+    let [Event::VncConnected(connected), Event::VncInitialized(initialized), Event::VncDisconnected(disconnected)] =
+        decoded[..]
+    else {
+        panic!("{got:?}")
+    };
+    for server in [connected.server, initialized.server, disconnected.server] {
+        assert_eq!(server.family, NetworkAddressFamily::Ipv4);
+        assert_eq!(server.host, "127.0.0.1");
+        assert_eq!(server.service, server_service.as_str());
+        assert_eq!(server.websocket, Some(false));
+        assert!(server.auth.is_some_and(|a| a == "none"));
+    }
+    assert_eq!(connected.client.family, NetworkAddressFamily::Ipv4);
+    assert_eq!(connected.client.host, "127.0.0.1");
+    assert_eq!(connected.client.service, client_service.as_str());
+    for client in [initialized.client, disconnected.client] {
+        assert_eq!(client.family, NetworkAddressFamily::Ipv4);
+        assert_eq!(client.host, "127.0.0.1");
+        assert_eq!(client.service, client_service.as_str());
+        assert_eq!(client.websocket, Some(false));
+        assert_eq!((client.x509_dname, client.sasl_username), (None, None));
+    }
+}
+
+/// The RFB 3.8 handshake up to ServerInit, with security type None.
+fn rfb_handshake(vnc: &mut common::qemu::Stream) {
+    use std::io::Write;
+    let mut banner = [0u8; 12];
+    vnc.read_exact_timeout(&mut banner).unwrap();
+    assert_eq!(&banner, b"RFB 003.008\n");
+    vnc.write_all(b"RFB 003.008\n").unwrap();
+    let mut count = [0u8; 1];
+    vnc.read_exact_timeout(&mut count).unwrap();
+    let mut types = vec![0u8; count[0].into()];
+    vnc.read_exact_timeout(&mut types).unwrap();
+    assert!(types.contains(&1), "security types {types:?} lack None");
+    vnc.write_all(&[1]).unwrap();
+    let mut result = [0u8; 4];
+    vnc.read_exact_timeout(&mut result).unwrap();
+    assert_eq!(u32::from_be_bytes(result), 0, "SecurityResult");
+    // ClientInit: shared.
+    vnc.write_all(&[1]).unwrap();
+    // ServerInit: width, height, pixel format (16), name length, name.
+    let mut init = [0u8; 24];
+    vnc.read_exact_timeout(&mut init).unwrap();
+    let name_len = u32::from_be_bytes(init[20..24].try_into().unwrap());
+    assert!(name_len < 1024, "name of {name_len} bytes");
+    let mut name = vec![0u8; name_len as usize];
+    vnc.read_exact_timeout(&mut name).unwrap();
+}
