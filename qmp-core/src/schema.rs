@@ -203,12 +203,12 @@ pub struct DecodeError {
     /// member, or 0 for the value as a whole. Add
     /// [`Frame::offset_of`](crate::frame::Frame::offset_of) of that value for the
     /// absolute stream offset.
-    pub offset: u64,
+    pub offset: usize,
 }
 
 impl DecodeError {
     /// The error `kind` at `offset`.
-    pub(crate) const fn at(kind: DecodeErrorKind, offset: u64) -> Self {
+    pub(crate) const fn at(kind: DecodeErrorKind, offset: usize) -> Self {
         Self { kind, offset }
     }
 

@@ -223,8 +223,8 @@ impl<'a, 's> Fields<'a, 's> {
     }
 
     /// Where `part` starts in the object.
-    fn offset(&self, part: RawJson<'_>) -> u64 {
-        self.object.offset_of(part.as_bytes()).unwrap_or(0) as u64
+    fn offset(&self, part: RawJson<'_>) -> usize {
+        self.object.offset_of(part.as_bytes()).unwrap_or(0)
     }
 
     /// The name of the field being converted.
@@ -295,7 +295,7 @@ fn collect<'a>(
         };
         if let (Some(slot), Some(&member)) = (slots.get_mut(i), names.get(i)) {
             if slot.is_some() {
-                let offset = raw.offset_of(value.as_bytes()).unwrap_or(0) as u64;
+                let offset = raw.offset_of(value.as_bytes()).unwrap_or(0);
                 return Err(DecodeError::at(
                     DecodeErrorKind::DuplicateMember { what, member },
                     offset,

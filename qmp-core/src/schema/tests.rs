@@ -2489,7 +2489,7 @@ fn decode_errors_say_where_and_frames_make_them_absolute() {
     let at = error.offset as usize;
     assert!(data.as_bytes()[at..].starts_with(b"5900,"), "{at}");
     // The frame places it in the stream: after the four bytes that came before it.
-    let absolute = frame.offset_of(data.as_bytes()).unwrap() + error.offset;
+    let absolute = frame.offset_of(data.as_bytes()).unwrap() + error.offset as u64;
     let stream_pos = 4 + line.windows(5).position(|w| w == b"5900,").unwrap();
     assert_eq!(absolute, stream_pos as u64);
 }
