@@ -2486,7 +2486,7 @@ fn decode_errors_say_where_and_frames_make_them_absolute() {
             found: Kind::Number
         }
     );
-    let at = error.offset as usize;
+    let at = error.offset;
     assert!(data.as_bytes()[at..].starts_with(b"5900,"), "{at}");
     // The frame places it in the stream: after the four bytes that came before it.
     let absolute = frame.offset_of(data.as_bytes()).unwrap() + error.offset as u64;
