@@ -642,7 +642,8 @@ pub enum RequestError<'a> {
     NotAString(&'static str),
     /// "QMP input member 'arguments' must be an object".
     ArgumentsNotObject,
-    /// "QMP input member 'exec-oob' clashes with 'execute'".
+    /// "QMP input member 'execute' clashes with 'exec-oob'" (QEMU reaches `exec-oob`
+    /// first in its member order, and reports the second).
     Clash,
     /// "QMP input member 'NAME' is unexpected" (also `exec-oob` without the `oob`
     /// capability).
@@ -659,7 +660,7 @@ impl fmt::Display for RequestError<'_> {
             Self::ArgumentsNotObject => {
                 f.write_str("QMP input member 'arguments' must be an object")
             }
-            Self::Clash => f.write_str("QMP input member 'exec-oob' clashes with 'execute'"),
+            Self::Clash => f.write_str("QMP input member 'execute' clashes with 'exec-oob'"),
             Self::Unexpected(m) => write!(f, "QMP input member '{m}' is unexpected"),
             Self::MissingExecute => f.write_str("QMP input lacks member 'execute'"),
         }
@@ -684,6 +685,11 @@ pub struct Refused<'a> {
 /// the session negotiated the `oob` capability: without it, `exec-oob` is an unexpected
 /// member. Duplicate members are not checked here (QEMU's parser rejects them before
 /// dispatch, as a JSON error).
+///
+/// A request with several faults gets the refusal QEMU gives it: QEMU checks the members
+/// in the order of its dictionary's hash table, not in wire order, and reports the first
+/// faulty one (a second `execute`/`exec-oob` key is a clash at that key); "lacks member
+/// 'execute'" comes only when every member passed. [`qdict_rank`] is that order.
 pub fn parse_request<'a>(
     source: impl Into<Source<'a>>,
     oob_enabled: bool,
@@ -698,54 +704,99 @@ pub fn parse_request<'a>(
             offset: source.offset(whole),
         });
     }
-    let id = json
-        .members_outlined(outline)
-        .find(|(name, _)| *name == "id")
-        .map(|(_, id)| id);
-    let refuse = |error, at: &[u8]| Refused {
-        error,
-        id,
-        offset: source.offset(at),
+    let (mut execute, mut exec_oob, mut arguments, mut id) = (None, None, None, None);
+    // The first fault in QEMU's member order: (rank, what, where).
+    let mut first: Option<((u32, usize), RequestError<'a>, u64)> = None;
+    let mut fault = |rank, error, at: u64| {
+        if first.is_none_or(|(r, _, _)| rank < r) {
+            first = Some((rank, error, at));
+        }
     };
-    let (mut execute, mut exec_oob, mut arguments) = (None, None, None);
-    for (name, value) in json.members_outlined(outline) {
+    // The exec keys seen so far, with their ranks, for the clash.
+    let mut exec_keys: [Option<(u32, usize)>; 2] = [None, None];
+    for (index, (name, value)) in json.members_outlined(outline).enumerate() {
+        let rank = qdict_rank(name, index);
+        let at = source.offset(value.as_bytes());
         match protocol_member(name) {
-            Some(EXECUTE) => execute = Some(value),
-            Some(EXEC_OOB) if oob_enabled => exec_oob = Some(value),
-            Some(ARGUMENTS) => arguments = Some(value),
-            Some(ID) => {}
+            Some(member @ (EXECUTE | EXEC_OOB)) if member == EXECUTE || oob_enabled => {
+                let (slot, label, key) = if member == EXECUTE {
+                    (&mut execute, "execute", 0)
+                } else {
+                    (&mut exec_oob, "exec-oob", 1)
+                };
+                *slot = Some(value);
+                exec_keys[key] = Some(rank);
+                if value.as_json_str().is_none() {
+                    fault(rank, RequestError::NotAString(label), at);
+                }
+            }
+            Some(ARGUMENTS) => {
+                arguments = Some(value);
+                if value.kind() != Kind::Object {
+                    fault(rank, RequestError::ArgumentsNotObject, at);
+                }
+            }
+            Some(ID) => id = Some(value),
             _ => {
+                // The key's opening quote.
                 let key = source.offset(name.raw_bytes()).saturating_sub(1);
-                return Err(Refused {
-                    offset: key,
-                    ..refuse(RequestError::Unexpected(name), whole)
-                });
+                fault(rank, RequestError::Unexpected(name), key);
             }
         }
     }
-    let (name, oob) = match (execute, exec_oob) {
-        (Some(_), Some(second)) => return Err(refuse(RequestError::Clash, second.as_bytes())),
-        (Some(e), None) => (
-            e.as_json_str()
-                .ok_or_else(|| refuse(RequestError::NotAString("execute"), e.as_bytes()))?,
-            false,
-        ),
-        (None, Some(e)) => (
-            e.as_json_str()
-                .ok_or_else(|| refuse(RequestError::NotAString("exec-oob"), e.as_bytes()))?,
-            true,
-        ),
-        (None, None) => return Err(refuse(RequestError::MissingExecute, whole)),
-    };
-    if let Some(a) = arguments.filter(|a| a.kind() != Kind::Object) {
-        return Err(refuse(RequestError::ArgumentsNotObject, a.as_bytes()));
+    // Both exec keys, both strings: the one QEMU reaches second clashes with the other.
+    if let (Some(e), Some(o), [Some(e_rank), Some(o_rank)]) = (execute, exec_oob, exec_keys) {
+        let (rank, value) = if e_rank > o_rank {
+            (e_rank, e)
+        } else {
+            (o_rank, o)
+        };
+        if value.as_json_str().is_some() {
+            fault(rank, RequestError::Clash, source.offset(value.as_bytes()));
+        }
     }
+    if let Some((_, error, offset)) = first {
+        return Err(Refused { error, id, offset });
+    }
+    let (name, oob) = match (
+        execute.and_then(|e| e.as_json_str()),
+        exec_oob.and_then(|e| e.as_json_str()),
+    ) {
+        (Some(name), None) => (name, false),
+        (None, Some(name)) => (name, true),
+        _ => {
+            return Err(Refused {
+                error: RequestError::MissingExecute,
+                id,
+                offset: source.offset(whole),
+            })
+        }
+    };
     Ok(Request {
         name,
         oob,
         arguments,
         id,
     })
+}
+
+/// Where QEMU's dictionary puts the member `name`, the `index`-th on the wire, when it
+/// iterates: by bucket (the name's `tdb_hash` modulo 512, ascending), and within a
+/// bucket the member inserted last first. Smaller ranks come first. The hash is of the
+/// decoded name, as QEMU stores it.
+fn qdict_rank(name: JsonStr<'_>, index: usize) -> (u32, usize) {
+    let len = name.unescaped_len() as u32;
+    let mut hash = 0x238F_13AFu32.wrapping_mul(len);
+    let mut i = 0u32;
+    let mut utf8 = [0u8; 4];
+    for c in name.chars() {
+        for &byte in c.encode_utf8(&mut utf8).as_bytes() {
+            hash = hash.wrapping_add(u32::from(byte).wrapping_shl(i * 5 % 24));
+            i = i.wrapping_add(1);
+        }
+    }
+    let hash = 1_103_515_243u32.wrapping_mul(hash).wrapping_add(12345);
+    (hash % 512, usize::MAX - index)
 }
 
 #[cfg(test)]

@@ -337,10 +337,56 @@ fn server_side_validation_matches_qemu() {
             "QMP input member 'exec-oob' is unexpected",
             Some("\"oob\""),
         ),
+        // QEMU checks members in its hash table's order (exec-oob before execute), so
+        // `execute` is the one that clashes, in either wire order (QEMU 10.0.2, live).
         (
             r#"{"exec-oob": "x", "execute": "y"}"#,
             true,
-            "QMP input member 'exec-oob' clashes with 'execute'",
+            "QMP input member 'execute' clashes with 'exec-oob'",
+            None,
+        ),
+        (
+            r#"{"execute": "y", "exec-oob": "x"}"#,
+            true,
+            "QMP input member 'execute' clashes with 'exec-oob'",
+            None,
+        ),
+        // With several faults, the first member in QEMU's order wins, not the first
+        // on the wire (all as QEMU 10.0.2 answers them).
+        (
+            r#"{"execute": 1, "foo": 1}"#,
+            false,
+            "QMP input member 'execute' must be a string",
+            None,
+        ),
+        (
+            r#"{"foo": 1, "execute": 1}"#,
+            false,
+            "QMP input member 'execute' must be a string",
+            None,
+        ),
+        (
+            r#"{"execute": "x", "arguments": [], "foo": 1}"#,
+            false,
+            "QMP input member 'arguments' must be an object",
+            None,
+        ),
+        (
+            r#"{"arguments": []}"#,
+            false,
+            "QMP input member 'arguments' must be an object",
+            None,
+        ),
+        (
+            r#"{"exec-oob": "x", "execute": 1}"#,
+            true,
+            "QMP input member 'execute' must be a string",
+            None,
+        ),
+        (
+            r#"{"extra": 1, "execute": 1}"#,
+            false,
+            "QMP input member 'extra' is unexpected",
             None,
         ),
         (
@@ -376,7 +422,8 @@ fn refusals_say_where() {
         (r#"{"execute": 1}"#, 12, "1}"),
         (r#"{"execute": "x", "foo": 1}"#, 17, r#""foo""#),
         (r#"{"execute":"a","arguments":[]}"#, 27, "[]"),
-        (r#"{"execute": "a", "exec-oob": "b"}"#, 29, r#""b""#),
+        // The clash is at `execute`, the exec key QEMU reaches second.
+        (r#"{"execute": "a", "exec-oob": "b"}"#, 12, r#""a""#),
     ];
     for &(text, offset, there) in cases {
         let json = RawJson::parse(text.as_bytes()).unwrap();
