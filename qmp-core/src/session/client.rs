@@ -317,7 +317,11 @@ impl<const N: usize> Default for Client<N> {
 impl<const N: usize> Client<N> {
     /// A client for a new connection, awaiting the greeting. Ids start at 0.
     ///
-    /// `N` must be at least 1 (checked at compile time).
+    /// `N` must be at least 1, which is checked at compile time:
+    ///
+    /// ```compile_fail
+    /// let client = qmp_core::session::Client::<0>::new();
+    /// ```
     pub const fn new() -> Self {
         const {
             assert!(
