@@ -98,7 +98,8 @@ struct Pending {
 /// What one message (or framing error) from the server meant, from
 /// [`Client::handle`]. None is fatal: the session goes on after each.
 ///
-/// The first six are the protocol working; the rest are the peer's faults (or bytes
+/// From [`Greeting`](Self::Greeting) to [`Resynced`](Self::Resynced), the protocol at
+/// work; from [`UnknownReply`](Self::UnknownReply) on, the peer's faults (or a message
 /// this client's buffer could not hold), reported so that nothing is dropped silently.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
