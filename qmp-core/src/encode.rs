@@ -1,11 +1,10 @@
 //! The encoder: compact, ASCII-only JSON for every QMP message kind.
 //!
 //! Each message function ([`command`], [`command_oob`], [`success`], [`error`],
-//! [`error_with_data`], [`event`], [`greeting`]) writes exactly one JSON object into a
-//! [`Sink`]: a
-//! [`SliceSink`] over a caller's buffer (which counts the bytes used and fails with
-//! [`BufferFull`] when full), a [`WriterSink`] over any [`embedded_io::Write`], or a
-//! `heapless::Vec`. [`resync`] writes the byte that resets QEMU's parser.
+//! [`error_fmt`], [`error_with_data`], [`event`], [`greeting`]) writes exactly one JSON
+//! object into a [`Sink`]: a [`SliceSink`] over a caller's buffer (which counts the
+//! bytes used and fails with [`BufferFull`] when full), a [`WriterSink`] over any
+//! [`embedded_io::Write`], or a `heapless::Vec`. [`resync`] writes the byte that resets QEMU's parser.
 //!
 //! # Guarantees
 //!
@@ -587,7 +586,35 @@ pub fn error<'c, 'd, S: Sink + ?Sized>(
     desc: impl Into<Text<'d>>,
     id: Option<Id<'_>>,
 ) -> Result<(), EncodeError<S::Error>> {
-    error_as(sink, class.into(), desc.into(), None::<&()>, id)
+    error_as(sink, class.into(), Desc::Text(desc.into()), None::<&()>, id)
+}
+
+/// An error response as [`error`] writes it, with a `desc` formatted from any
+/// [`Display`](fmt::Display) value and escaped as it is written, without a buffer: for
+/// descriptions that quote part of a request, as many of QEMU's do (`The command NAME
+/// has not been found`).
+///
+/// ```
+/// use qmp_core::encode::{self, Id, SliceSink};
+///
+/// let mut buf = [0u8; 128];
+/// let mut sink = SliceSink::new(&mut buf);
+/// let name = "caf\u{e9}";
+/// let desc = format_args!("The command {name} has not been found");
+/// encode::error_fmt(&mut sink, "CommandNotFound", desc, Some(Id::U64(1)))?;
+/// assert_eq!(
+///     sink.written(),
+///     br#"{"id":1,"error":{"class":"CommandNotFound","desc":"The command caf\u00E9 has not been found"}}"#,
+/// );
+/// # Ok::<(), encode::EncodeError<qmp_core::encode::BufferFull>>(())
+/// ```
+pub fn error_fmt<'c, S: Sink + ?Sized>(
+    sink: &mut S,
+    class: impl Into<Text<'c>>,
+    desc: impl fmt::Display,
+    id: Option<Id<'_>>,
+) -> Result<(), EncodeError<S::Error>> {
+    error_as(sink, class.into(), Desc::Display(&desc), None::<&()>, id)
 }
 
 /// An error response of QEMU 0.13 to 1.1, with class-specific `data`:
@@ -601,13 +628,20 @@ pub fn error_with_data<'c, 'd, S: Sink + ?Sized>(
     data: impl Payload,
     id: Option<Id<'_>>,
 ) -> Result<(), EncodeError<S::Error>> {
-    error_as(sink, class.into(), desc.into(), Some(&data), id)
+    error_as(sink, class.into(), Desc::Text(desc.into()), Some(&data), id)
+}
+
+/// An error response's `desc`: text, or a value formatted as it is written.
+#[derive(Clone, Copy)]
+enum Desc<'a> {
+    Text(Text<'a>),
+    Display(&'a dyn fmt::Display),
 }
 
 fn error_as<S: Sink + ?Sized, P: Payload + ?Sized>(
     sink: &mut S,
     class: Text<'_>,
-    desc: Text<'_>,
+    desc: Desc<'_>,
     data: Option<&P>,
     id: Option<Id<'_>>,
 ) -> Result<(), EncodeError<S::Error>> {
@@ -620,7 +654,10 @@ fn error_as<S: Sink + ?Sized, P: Payload + ?Sized>(
     sink.write(b"\"error\":{\"class\":")?;
     text(sink, class)?;
     sink.write(b",\"desc\":")?;
-    text(sink, desc)?;
+    match desc {
+        Desc::Text(desc) => text(sink, desc)?,
+        Desc::Display(desc) => ser::collect_str(sink, desc)?,
+    }
     if let Some(data) = data {
         sink.write(b",\"data\":")?;
         data.write_json(sink)?;

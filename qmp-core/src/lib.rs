@@ -37,6 +37,12 @@
 //! The modules are the layers. Each uses only the ones below it (`scripts/check-layers`
 //! enforces this in the test suite); from the top:
 //!
+//! - [`session`] — sans-IO state machines: a [`Client`](session::Client) (greeting,
+//!   capabilities negotiation with or without `oob`, id allocation, a bounded table of
+//!   pending commands, replies matched by id in any order) and a
+//!   [`Server`](session::Server) (QEMU's side: greeting, negotiation mode, QEMU's errors
+//!   for bad input, dispatch to a handler). Framer items in, outcomes and bytes out; no
+//!   I/O, no clock.
 //! - [`shell`] — [`ShellCommand`](shell::ShellCommand): the `NAME KEY=VALUE` lines people
 //!   type at a QMP shell, checked with column-carrying errors and encoded as commands
 //!   through [`encode`]. It sits beside the typed layer, on the encoder.
@@ -100,6 +106,7 @@ pub mod json;
 pub mod message;
 pub mod scan;
 pub mod schema;
+pub mod session;
 pub mod shell;
 
 #[cfg(any(test, feature = "fuzz"))]

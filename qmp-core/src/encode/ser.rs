@@ -73,7 +73,7 @@ impl<S: Sink + ?Sized> fmt::Write for Escaper<'_, S> {
 }
 
 /// `"` + the escaped `Display` of `value` + `"`, without a buffer.
-fn collect_str<S, T>(sink: &mut S, value: &T) -> Result<(), EncodeError<S::Error>>
+pub(super) fn collect_str<S, T>(sink: &mut S, value: &T) -> Result<(), EncodeError<S::Error>>
 where
     S: Sink + ?Sized,
     T: fmt::Display + ?Sized,

@@ -439,6 +439,19 @@ fn error_responses() {
             &|s| error_with_data(s, "C", "D", (), None),
             r#"{"error":{"class":"C","desc":"D","data":null}}"#,
         ),
+        (
+            // A formatted desc quoting a decoded name: escaped again on the way out.
+            &|s| {
+                let name = json_str(r#""f\u00f6\"o""#);
+                let desc = format_args!("The command {name} has not been found");
+                error_fmt(s, ErrorClass::CommandNotFound, desc, Some(Id::U64(1)))
+            },
+            r#"{"id":1,"error":{"class":"CommandNotFound","desc":"The command f\u00F6\"o has not been found"}}"#,
+        ),
+        (
+            &|s| error_fmt(s, "GenericError", 'x', None),
+            r#"{"error":{"class":"GenericError","desc":"x"}}"#,
+        ),
     ];
     for (i, (f, expected)) in cases.iter().enumerate() {
         assert_eq!(enc(f), *expected, "case {i}");

@@ -1,0 +1,254 @@
+//! The sessions make no heap allocation: a counting global allocator sees none while a
+//! `session::Client` and a `session::Server` run 1 000 rounds of a whole exchange over
+//! stack framers and `heapless` byte buffers: negotiation, typed, raw and out-of-band
+//! commands, replies out of order, events, an unknown id, an id-less error, a resync,
+//! a reply too large for the client's buffer, a busy table and a failing sink, with
+//! every error formatted into a stack buffer.
+//!
+//! The counter is per thread, so the test harness's own threads do not disturb it (the
+//! same counter as `no_alloc.rs`; each test binary has its own global allocator).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use qmp_core::encode::{EmptyObject, Ser, SliceSink};
+use qmp_core::frame::Framer;
+use qmp_core::json::RawJson;
+use qmp_core::message::{Timestamp, Version};
+use qmp_core::schema::commands::{MigratePause, QmpCapability, QueryStatus};
+use qmp_core::session::{handler_fn, Client, ClientError, ClientOutcome, Server, ServerOutcome};
+
+struct Counting;
+
+thread_local! {
+    // Const-initialised, so reading it never allocates (and never recurses into us).
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn bump() {
+    // `try_with`: during thread teardown the slot may already be gone.
+    let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+}
+
+// SAFETY: every method forwards to `System` unchanged; the counter only touches a
+// const-initialised thread-local `Cell`, which neither allocates nor panics.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        bump();
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        bump();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        bump();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made by this thread while running `f`.
+fn allocations<R>(f: impl FnOnce() -> R) -> (u64, R) {
+    let before = ALLOCS.with(Cell::get);
+    let r = f();
+    let after = ALLOCS.with(Cell::get);
+    (after - before, r)
+}
+
+/// Formats into a stack buffer, to show that `Display` needs no heap either.
+struct StackWriter<'a>(&'a mut [u8], usize);
+
+impl std::fmt::Write for StackWriter<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.1 + s.len();
+        self.0
+            .get_mut(self.1..end)
+            .ok_or(std::fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.1 = end;
+        Ok(())
+    }
+}
+
+/// The length of `value`'s `Display` text, formatted on the stack.
+fn shown(value: &dyn std::fmt::Display) -> usize {
+    let mut buf = [0u8; 256];
+    let mut w = StackWriter(&mut buf, 0);
+    std::fmt::Write::write_fmt(&mut w, format_args!("{value}")).unwrap();
+    w.1
+}
+
+type Wire = heapless::Vec<u8, 4096>;
+
+/// What the counted run saw, by kind.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Tally {
+    replies: usize,
+    too_large: usize,
+    events: usize,
+    unknown: usize,
+    idless: usize,
+    resynced: usize,
+    busy: usize,
+    sink_failures: usize,
+    executed: usize,
+    refused: usize,
+    text: usize,
+}
+
+const ROUNDS: usize = 1_000;
+
+/// One connection per round, everything on the stack.
+fn exchange(big: &str) -> Tally {
+    let mut tally = Tally::default();
+    let status = RawJson::parse(br#"{"status": "running", "running": true}"#).unwrap();
+    let mut handler = handler_fn(|request, responder| match request.name.as_str() {
+        Some("query-status") => responder.success(status),
+        Some("big") => responder.success(Ser(big)),
+        Some("migrate-pause") => responder.success(EmptyObject),
+        _ => responder.command_not_found(),
+    });
+    for round in 0..ROUNDS {
+        let mut client: Client<4> = Client::new();
+        let mut server = Server::new(Some(Version::new(10, 0, 2)), &[QmpCapability::Oob]);
+        let mut client_framer = Framer::new([0u8; 512]);
+        let mut server_framer = Framer::new([0u8; 512]);
+        let (mut to_client, mut to_server) = (Wire::new(), Wire::new());
+
+        // Moves what the client wrote through the server, and what the server wrote
+        // through the client.
+        macro_rules! to_server {
+            () => {
+                server_framer.feed(&to_server, |item| {
+                    match server.handle(item, &mut handler, &mut to_client) {
+                        Ok(ServerOutcome::Refused(refusal)) => {
+                            tally.refused += 1;
+                            tally.text += shown(&refusal);
+                        }
+                        Ok(_) => tally.executed += 1,
+                        Err(e) => panic!("{e}"),
+                    }
+                });
+                to_server.clear();
+            };
+        }
+        macro_rules! to_client {
+            () => {
+                client_framer.feed(&to_client, |item| match client.handle(item) {
+                    ClientOutcome::Reply { .. } => tally.replies += 1,
+                    ClientOutcome::ReplyTooLarge { error, .. } => {
+                        tally.too_large += 1;
+                        tally.text += shown(&error);
+                    }
+                    ClientOutcome::Event(_) => tally.events += 1,
+                    ClientOutcome::UnknownReply(_) => tally.unknown += 1,
+                    ClientOutcome::IdlessError(_) => tally.idless += 1,
+                    ClientOutcome::Resynced(_) => tally.resynced += 1,
+                    ClientOutcome::Greeting(_) | ClientOutcome::Negotiated { .. } => {}
+                    other => panic!("{other:?}"),
+                });
+                to_client.clear();
+            };
+        }
+
+        server.greet(&mut to_client).unwrap();
+        to_client!();
+        assert!(client.negotiate(true, &mut to_server).unwrap());
+        to_server!();
+        to_client!();
+
+        // Typed, raw and out-of-band commands; the table fills up.
+        client.execute(&QueryStatus, &mut to_server).unwrap();
+        client.execute_raw("no-such", (), &mut to_server).unwrap();
+        client.execute_oob(&MigratePause, &mut to_server).unwrap();
+        let args = RawJson::parse(br#"{"n": 1}"#).unwrap();
+        client.execute_raw("big", args, &mut to_server).unwrap();
+        match client.execute(&QueryStatus, &mut to_server) {
+            Err(e @ ClientError::Busy) => {
+                tally.busy += 1;
+                tally.text += shown(&e);
+            }
+            other => panic!("{other:?}"),
+        }
+        // An event before any reply, then the replies; the big one is too large for
+        // the client's buffer and settles the oldest in-band command left.
+        let at = Timestamp {
+            seconds: round as i64,
+            microseconds: 0,
+        };
+        server.event("RESUME", (), at, &mut to_client).unwrap();
+        to_server!();
+        to_client!();
+        assert_eq!(client.pending(), 0);
+
+        // A reply nobody asked for, something that is not a request, and a resync.
+        to_client
+            .extend_from_slice(b"{\"return\": {}, \"id\": 999}\r\n")
+            .unwrap();
+        to_client!();
+        to_server.extend_from_slice(b"[1]").unwrap();
+        to_server!();
+        to_client!();
+        client.resync(&mut to_server).unwrap();
+        to_server!();
+        to_client!();
+
+        // A sink that fails leaves nothing pending.
+        let mut small = [0u8; 8];
+        match client.execute(&QueryStatus, &mut SliceSink::new(&mut small)) {
+            Err(e @ ClientError::Encode(_)) => {
+                tally.sink_failures += 1;
+                tally.text += shown(&e);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(client.pending(), 0);
+        assert_eq!(client.handle_close().count(), 0);
+    }
+    tally
+}
+
+#[test]
+fn a_client_server_exchange_does_not_allocate() {
+    let big = "x".repeat(1000);
+    let (allocs, tally) = allocations(|| exchange(&big));
+    assert_eq!(allocs, 0, "the session exchange allocated {allocs} times");
+    assert_eq!(
+        tally,
+        Tally {
+            replies: ROUNDS * 3,
+            too_large: ROUNDS,
+            events: ROUNDS,
+            unknown: ROUNDS,
+            idless: ROUNDS,
+            resynced: ROUNDS,
+            busy: ROUNDS,
+            sink_failures: ROUNDS,
+            // qmp_capabilities and four commands.
+            executed: ROUNDS * 5,
+            // `[1]` and the resync's 0xFF.
+            refused: ROUNDS * 2,
+            text: tally.text,
+        }
+    );
+    assert!(tally.text > ROUNDS * 100);
+}
+
+/// The counter works: a deliberate allocation is seen.
+#[test]
+fn the_counter_sees_allocations() {
+    let (allocs, v) = allocations(|| Vec::<u8>::with_capacity(1));
+    assert!(allocs >= 1, "the counting allocator missed an allocation");
+    drop(v);
+    let (allocs, ()) = allocations(|| ());
+    assert_eq!(allocs, 0);
+}
