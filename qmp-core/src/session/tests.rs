@@ -1100,7 +1100,7 @@ fn invalid_requests_get_qemus_errors_with_the_id_when_there_is_one() {
         .unwrap();
     assert_eq!(
         one_line(&out),
-        r#"{"id":1,"error":{"class":"GenericError","desc":"QMP input member 'exec-oob' clashes with 'execute'"}}"#
+        r#"{"id":1,"error":{"class":"GenericError","desc":"QMP input member 'execute' clashes with 'exec-oob'"}}"#
     );
 }
 
