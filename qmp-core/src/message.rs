@@ -689,7 +689,7 @@ pub struct Refused<'a> {
 /// A request with several faults gets the refusal QEMU gives it: QEMU checks the members
 /// in the order of its dictionary's hash table, not in wire order, and reports the first
 /// faulty one (a second `execute`/`exec-oob` key is a clash at that key); "lacks member
-/// 'execute'" comes only when every member passed. [`qdict_rank`] is that order.
+/// 'execute'" comes only when every member passed.
 pub fn parse_request<'a>(
     source: impl Into<Source<'a>>,
     oob_enabled: bool,
