@@ -8,9 +8,6 @@
 //! The counter is per thread, so the test harness's own threads do not disturb it (the
 //! same counter as `no_alloc.rs`; each test binary has its own global allocator).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use qmp_core::encode::{EmptyObject, Ser, SliceSink};
 use qmp_core::frame::Framer;
 use qmp_core::json::RawJson;
@@ -18,51 +15,10 @@ use qmp_core::message::{Timestamp, Version};
 use qmp_core::schema::commands::{MigratePause, QmpCapability, QueryStatus};
 use qmp_core::session::{handler_fn, Client, ClientError, ClientOutcome, Server, ServerOutcome};
 
-struct Counting;
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
 
-thread_local! {
-    // Const-initialised, so reading it never allocates (and never recurses into us).
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn bump() {
-    // `try_with`: during thread teardown the slot may already be gone.
-    let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-}
-
-// SAFETY: every method forwards to `System` unchanged; the counter only touches a
-// const-initialised thread-local `Cell`, which neither allocates nor panics.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        bump();
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        bump();
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        bump();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocations made by this thread while running `f`.
-fn allocations<R>(f: impl FnOnce() -> R) -> (u64, R) {
-    let before = ALLOCS.with(Cell::get);
-    let r = f();
-    let after = ALLOCS.with(Cell::get);
-    (after - before, r)
-}
+use counting_alloc::allocations;
 
 /// Formats into a stack buffer, to show that `Display` needs no heap either.
 struct StackWriter<'a>(&'a mut [u8], usize);
