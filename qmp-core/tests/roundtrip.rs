@@ -25,10 +25,10 @@
 mod common;
 
 use common::semantic::{canonical, describe, expect, raw_matches, same, text};
-use common::{frame_all, frame_spare, seeds, Item, Rng};
+use common::{frame_all, frame_spare, Item, Rng};
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
-use proptest::test_runner::{Config as ProptestConfig, RngSeed};
+use proptest::test_runner::Config as ProptestConfig;
 use qmp_core::encode::{self, BufferFull, EncodeError, Id, Ser, SliceSink};
 use qmp_core::frame::Framer;
 use qmp_core::fuzz::oracle::compact_ascii;
@@ -44,17 +44,7 @@ use serde_json::{json, Number, Value};
 const CASES: u32 = 256;
 
 fn config() -> ProptestConfig {
-    ProptestConfig {
-        // `PROPTEST_CASES` overrides, for longer runs.
-        cases: std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(CASES),
-        rng_seed: RngSeed::Fixed(seeds(1)[0]),
-        // Regressions are reproduced from the seed; no files next to the sources.
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
+    common::proptest_config(CASES)
 }
 
 // ---------------------------------------------------------------------------------

@@ -15,11 +15,10 @@
 
 mod common;
 
-use common::seeds;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
-use proptest::test_runner::{Config as ProptestConfig, RngSeed};
+use proptest::test_runner::Config as ProptestConfig;
 use qmp_core::encode::{Id, SliceSink};
 use qmp_core::json::RawJson;
 use qmp_core::message::parse_request;
@@ -29,15 +28,7 @@ use serde_json::{json, Map, Value};
 const CASES: u32 = 512;
 
 fn config() -> ProptestConfig {
-    ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(CASES),
-        rng_seed: RngSeed::Fixed(seeds(1)[0]),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
+    common::proptest_config(CASES)
 }
 
 /// `line` encoded with `id`, in the `exec-oob` form if `oob`.

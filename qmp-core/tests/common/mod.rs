@@ -54,6 +54,21 @@ impl Rng {
     }
 }
 
+/// Property-test settings: `cases` cases unless `PROPTEST_CASES` says otherwise, the
+/// first of [`seeds`] as the seed (so a failure is reproduced from `QMP_TEST_SEED`), and
+/// no regression files next to the sources.
+pub fn proptest_config(cases: u32) -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(cases),
+        rng_seed: proptest::test_runner::RngSeed::Fixed(seeds(1)[0]),
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}
+
 /// The seeds to run random tests with: `QMP_TEST_SEED` (decimal or `0x` hex) first if
 /// set, then `count` seeds derived from [`BASE_SEED`].
 pub fn seeds(count: usize) -> Vec<u64> {
