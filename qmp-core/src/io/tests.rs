@@ -476,3 +476,48 @@ fn long_commands_are_written_whole() {
         r#"{{"execute":"echo","arguments":{text},"id":1}}"#
     )));
 }
+
+/// Pieces a hostile peer's stream is made of: good messages, near misses and noise.
+const PIECES: [&str; 12] = [
+    "{\"return\": {}, \"id\": 1}\r\n",
+    "{\"return\": {\"status\": \"running\", \"running\": true}, \"id\": 2}\r\n",
+    "{\"id\": 3, \"error\": {\"class\": \"GenericError\", \"desc\": \"no\"}}\r\n",
+    "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": \"STOP\"}\r\n",
+    "{\"return\": {}, \"id\": \"x\"}\r\n",
+    "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error\"}}\r\n",
+    "{\"QMP\": {\"version\": {}, \"capabilities\": []}}\r\n",
+    "{\"return\": {\"big\": \"01234567890123456789012345678901234567890123456789012345678901230123456789012345678901234567890123456789012345678901234567890123\"}, \"id\": 4}",
+    "[1, 2, {\"a\": }]\n",
+    "\u{7f}\u{ff}garbage",
+    "{\"return\": ",
+    "\r\n",
+];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+    /// Whatever the peer sends after negotiating, every call returns (no panic, no
+    /// endless loop): each ends in a result or in `Closed` at the end of the script.
+    #[test]
+    fn hostile_peer_never_panics(
+        picks in proptest::collection::vec(0..PIECES.len(), 0..24),
+        seed in 1u64..,
+    ) {
+        let mut input = std::format!("{GREETING_OOB}{NEGOTIATED}");
+        for &i in &picks {
+            input.push_str(PIECES[i]);
+        }
+        let mut conn: Connection<Scripted, [u8; 128], 2, 128> =
+            Connection::connect(Scripted::new(&input, Chunks::Random(seed)), [0; 128]).unwrap();
+        for round in 0..64 {
+            let done = match round % 3 {
+                0 => matches!(conn.execute(&QueryStatus), Err(Error::Closed | Error::Misuse(_))),
+                1 => matches!(conn.next_event(), Err(Error::Closed | Error::Misuse(_))),
+                _ => matches!(conn.execute_raw("stop", ()), Err(Error::Closed | Error::Misuse(_))),
+            };
+            if done {
+                break;
+            }
+        }
+    }
+}
