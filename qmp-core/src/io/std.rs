@@ -5,6 +5,23 @@
 //! defaults, open the transport with [`unix`] or [`tcp`] and call
 //! [`Connection::connect`] yourself.
 //!
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! use qmp_core::io::std::connect_unix;
+//! use qmp_core::schema::commands::QueryStatus;
+//! use qmp_core::schema::Event;
+//!
+//! // A 256 KiB buffer holds every reply of QEMU 10, `query-qmp-schema` included.
+//! let mut qmp = connect_unix("/run/vm/qmp.sock", vec![0u8; 256 * 1024], Some(Duration::from_secs(5)))?;
+//! println!("running: {}", qmp.execute(&QueryStatus)?.running);
+//! let event = qmp.next_event()?;
+//! if let Ok(Event::Shutdown(shutdown)) = Event::from_message(&event) {
+//!     println!("shutdown, asked by the guest: {:?}", shutdown.guest);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! [`StdIo`] is a small adapter of this crate's own rather than the
 //! `embedded-io-adapters` crate: it is a dozen lines, and it also turns what a socket
 //! with a timeout reports when the time is up (`WouldBlock` on Unix, `TimedOut`
