@@ -26,7 +26,7 @@
 //! `embedded-io-adapters` crate: it is a dozen lines, and it also turns what a socket
 //! with a timeout reports when the time is up (`WouldBlock` on Unix, `TimedOut`
 //! elsewhere) into `TimedOut`, which the connection reports as
-//! [`Error::Timeout`](super::Error::Timeout), and retries reads and writes that a
+//! [`Error::Timeout`], and retries reads and writes that a
 //! signal interrupted.
 
 // The error carries the peer's text, see the parent module.
