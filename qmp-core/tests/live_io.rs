@@ -7,9 +7,12 @@
 //! on `PATH` each test prints `skipped: qemu-system-x86_64 not found` and passes, unless
 //! `CI=true`, where it fails.
 
+// `io::Error` carries the peer's error text inline (no heap to box it in).
+#![allow(clippy::result_large_err)]
+
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::qemu::{Endpoint, Monitor, Qemu, BIG, TIMEOUT};
 use qmp_core::io::std::{connect_tcp, connect_unix, TcpConnection, UnixConnection};
@@ -26,18 +29,34 @@ macro_rules! qemu {
     };
 }
 
+/// Connect with `connect`, again while QEMU closes the connection at once: it serves one
+/// client at a time, and until it has seen the harness's first connection go, it
+/// accepts and closes any other.
+fn retry<C>(mut connect: impl FnMut() -> Result<C, Error<std::io::Error>>) -> C {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        match connect() {
+            Ok(qmp) => return qmp,
+            Err(Error::Closed) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            Err(e) => panic!("connecting: {e}"),
+        }
+    }
+}
+
 fn unix(qemu: &mut Qemu, buf: Vec<u8>) -> UnixConnection<Vec<u8>> {
     let Endpoint::Unix(path) = qemu.release_monitor() else {
         panic!("a unix monitor")
     };
-    connect_unix(&path, buf, Some(TIMEOUT)).unwrap_or_else(|e| panic!("connecting: {e}"))
+    retry(|| connect_unix(&path, buf.clone(), Some(TIMEOUT)))
 }
 
 fn tcp(qemu: &mut Qemu, buf: Vec<u8>) -> TcpConnection<Vec<u8>> {
     let Endpoint::Tcp(addr) = qemu.release_monitor() else {
         panic!("a TCP monitor")
     };
-    connect_tcp(addr, buf, Some(TIMEOUT)).unwrap_or_else(|e| panic!("connecting: {e}"))
+    retry(|| connect_tcp(addr, buf.clone(), Some(TIMEOUT)))
 }
 
 /// Over a unix socket: negotiated with `oob` (QEMU 10 offers it), `query-status`
@@ -137,11 +156,12 @@ fn thousand_commands() {
 #[test]
 fn read_timeout_is_typed() {
     let mut qemu = qemu!(Monitor::Unix);
-    let Endpoint::Unix(path) = qemu.release_monitor() else {
-        panic!("a unix monitor")
-    };
-    let mut qmp =
-        connect_unix(&path, vec![0; 4096], Some(Duration::from_millis(200))).expect("connecting");
+    let mut qmp = unix(&mut qemu, vec![0; 4096]);
+    let short = Some(Duration::from_millis(200));
+    qmp.transport_mut()
+        .0
+        .set_read_timeout(short)
+        .expect("a read timeout");
     match qmp.next_event() {
         Err(Error::Timeout) => {}
         other => panic!("{other:?}"),
