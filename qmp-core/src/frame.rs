@@ -300,6 +300,9 @@ pub struct Framer<B> {
     held: bool,
     /// Where the byte after a full buffer goes in [`Mode::Full`].
     lookahead: [u8; 1],
+    /// Whether `next` handed out a frame last and nothing has happened since: the frame
+    /// is then still `buf[value_start - base .. head]`, with the scanner's outline.
+    last: bool,
 }
 
 impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
@@ -333,6 +336,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
             eof: false,
             held: false,
             lookahead: [0],
+            last: false,
         }
     }
 
@@ -359,6 +363,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
     /// Start over as for a new connection: drop everything buffered and count offsets
     /// from 0 again.
     pub fn reset(&mut self) {
+        self.last = false;
         self.scanner.reset(0, b'\n');
         self.head = 0;
         self.pos = 0;
@@ -398,6 +403,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
     /// does that loop for you.
     #[must_use = "push may take only part of the input: push the rest after draining next()"]
     pub fn push(&mut self, data: &[u8]) -> usize {
+        self.last = false;
         if self.aside() {
             // One byte into `lookahead`, or none while one is held there.
             return match data.first() {
@@ -431,6 +437,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
     /// literal, this is a one-byte slot in the framer for the byte that decides whether
     /// it ends there.)
     pub fn spare_mut(&mut self) -> &mut [u8] {
+        self.last = false;
         if self.aside() {
             let n = usize::from(!self.held);
             return &mut self.lookahead[..n];
@@ -443,6 +450,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
     /// Mark `n` bytes written into [`spare_mut`](Framer::spare_mut) as received. `n` is
     /// capped at the spare length.
     pub fn commit(&mut self, n: usize) {
+        self.last = false;
         if self.aside() {
             if n > 0 && !self.held {
                 self.held = true;
@@ -509,9 +517,43 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
         self.eof = true;
     }
 
+    /// The frame that [`next`](Self::next) handed out last, again, as long as nothing
+    /// has been done to the framer since (any `&mut` call forgets it); `None` otherwise,
+    /// or when the last item was an error.
+    ///
+    /// For drivers that look for one message in a loop of `next` calls and return it
+    /// borrowed: the borrow checker does not let a loop return a borrow that it
+    /// otherwise gives up to call `next` again, so the loop stops at the message and
+    /// takes it back here.
+    ///
+    /// ```
+    /// use qmp_core::frame::Framer;
+    ///
+    /// let mut framer = Framer::new([0u8; 64]);
+    /// assert_eq!(framer.push(b"{\"return\": {}}"), 14);
+    /// assert!(framer.last().is_none());
+    /// assert!(framer.next().is_some());
+    /// assert_eq!(framer.last().map(|f| f.as_bytes()), Some(&b"{\"return\": {}}"[..]));
+    /// assert!(framer.next().is_none());
+    /// assert!(framer.last().is_none());
+    /// ```
+    pub fn last(&self) -> Option<Frame<'_>> {
+        if !self.last {
+            return None;
+        }
+        let offset = self.scanner.value_start();
+        let start = usize::try_from(offset.checked_sub(self.base)?).ok()?;
+        Some(Frame {
+            bytes: self.buf.as_ref().get(start..self.head)?,
+            offset,
+            outline: self.scanner.outline(),
+        })
+    }
+
     /// The next frame or error, or `None` when more input is needed.
     #[allow(clippy::should_implement_trait)] // a lending iterator: frames borrow `self`
     pub fn next(&mut self) -> Option<Result<Frame<'_>, FrameError>> {
+        self.last = false;
         if self.held && self.place_held() {
             return Some(self.complete());
         }
@@ -627,6 +669,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
         }
         let offset = self.scanner.value_start();
         let start = (offset - self.base) as usize;
+        self.last = true;
         Ok(Frame {
             bytes: &self.buf.as_ref()[start..end],
             offset,

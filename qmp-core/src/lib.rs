@@ -37,6 +37,11 @@
 //! The modules are the layers. Each uses only the ones below it (`scripts/check-layers`
 //! enforces this in the test suite); from the top:
 //!
+//! - [`io`] — a blocking driver over `embedded_io` transports:
+//!   [`Connection`](io::Connection) connects, negotiates, executes typed or raw
+//!   commands and waits for their replies, with a bounded, overflow-counting event
+//!   queue; with feature `std`, unix and TCP sockets with timeouts
+//!   (`io::std::connect_unix`, `io::std::connect_tcp`).
 //! - [`session`] — sans-IO state machines: a [`Client`](session::Client) (greeting,
 //!   capabilities negotiation with or without `oob`, id allocation, a bounded table of
 //!   pending commands, replies matched by id in any order) and a
@@ -102,6 +107,7 @@ extern crate std;
 
 pub mod encode;
 pub mod frame;
+pub mod io;
 pub mod json;
 pub mod message;
 pub mod scan;

@@ -582,3 +582,34 @@ fn move_to_front_matches_copy_within() {
         }
     }
 }
+
+#[test]
+fn last_gives_back_the_frame_just_handed_out() {
+    let mut framer = Framer::new([0u8; 16]);
+    assert!(framer.last().is_none());
+    // A frame, then nothing more: `last` is the frame until the next `&mut` call.
+    assert_eq!(framer.push(b"{\"a\":1} x"), 9);
+    let first = framer.next().unwrap().unwrap();
+    let (bytes, offset) = (first.as_bytes().to_vec(), first.offset());
+    let again = framer.last().unwrap();
+    assert_eq!((again.as_bytes(), again.offset()), (&bytes[..], offset));
+    // An error is not a frame.
+    assert!(framer.next().is_none());
+    assert!(framer.last().is_none());
+    assert_eq!(framer.push(b"\n{}"), 3);
+    assert!(framer.last().is_none());
+    assert!(framer.next().unwrap().is_err());
+    assert!(framer.last().is_none());
+    assert_eq!(framer.next().unwrap().unwrap().as_bytes(), b"{}");
+    assert_eq!(framer.last().unwrap().as_bytes(), b"{}");
+    // A number that fills the buffer ends at the byte received aside.
+    let mut framer = Framer::new([0u8; 4]);
+    assert_eq!(framer.push(b"1234"), 4);
+    assert!(framer.next().is_none());
+    assert_eq!(framer.push(b" "), 1);
+    let number = framer.next().unwrap().unwrap();
+    assert_eq!((number.as_bytes(), number.offset()), (&b"1234"[..], 0));
+    assert_eq!(framer.last().unwrap().as_bytes(), b"1234");
+    assert!(framer.next().is_none());
+    assert!(framer.last().is_none());
+}

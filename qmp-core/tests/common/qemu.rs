@@ -265,6 +265,14 @@ impl Qemu {
         Qmp::new(stream, capacity)
     }
 
+    /// The QMP monitor's endpoint, free for a client of the test's own: the connection
+    /// made while waiting for QEMU to listen is closed (QEMU serves one client at a
+    /// time and accepts the next once it sees that one go).
+    pub fn release_monitor(&mut self) -> Endpoint {
+        drop(self.pending.take());
+        self.monitor.clone()
+    }
+
     /// Connect to another monitor of this QEMU (one given in the extra arguments).
     pub fn connect_to(&mut self, endpoint: &Endpoint, capacity: usize) -> Qmp {
         let stream = self.open(endpoint);

@@ -1,0 +1,173 @@
+//! The blocking driver makes no heap allocation: a counting global allocator sees none
+//! while an `io::Connection` over an in-memory transport (a static script in, a
+//! `heapless` buffer out) connects, negotiates, runs typed and raw commands, queues
+//! events, overflows its event queue, gets a peer error and reaches the end of the
+//! stream, 1 000 times, with every error formatted into a stack buffer.
+//!
+//! The counter is per thread (the same as `session_no_alloc.rs`).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use std::fmt::Write as _;
+
+use qmp_core::io::{Connection, Error, RawReply};
+use qmp_core::schema::commands::{Cont, QueryStatus, RunState, Stop};
+
+struct Counting;
+
+thread_local! {
+    // Const-initialised, so reading it never allocates (and never recurses into us).
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn bump() {
+    // `try_with`: during thread teardown the slot may already be gone.
+    let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+}
+
+// SAFETY: every method forwards to `System` unchanged; the counter only touches a
+// const-initialised thread-local `Cell`, which neither allocates nor panics.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        bump();
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        bump();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        bump();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made by this thread while running `f`.
+fn allocations<R>(f: impl FnOnce() -> R) -> (u64, R) {
+    let before = ALLOCS.with(Cell::get);
+    let r = f();
+    let after = ALLOCS.with(Cell::get);
+    (after - before, r)
+}
+
+/// Formats into a stack buffer, to show that `Display` needs no heap either.
+struct StackWriter<'a>(&'a mut [u8], usize);
+
+impl std::fmt::Write for StackWriter<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.1 + s.len();
+        self.0
+            .get_mut(self.1..end)
+            .ok_or(std::fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.1 = end;
+        Ok(())
+    }
+}
+
+/// Reads `input` in pieces of 7 bytes; writes go to a fixed buffer, cleared when full.
+struct Script {
+    input: &'static [u8],
+    output: heapless::Vec<u8, 256>,
+}
+
+impl embedded_io::ErrorType for Script {
+    type Error = core::convert::Infallible;
+}
+
+impl embedded_io::Read for Script {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        let n = buf.len().min(self.input.len()).min(7);
+        buf[..n].copy_from_slice(&self.input[..n]);
+        self.input = &self.input[n..];
+        Ok(n)
+    }
+}
+
+impl embedded_io::Write for Script {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        if self.output.extend_from_slice(buf).is_err() {
+            self.output.clear();
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+const SCRIPT: &[u8] = b"{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 2, \"minor\": 0, \"major\": 10}, \
+    \"package\": \"\"}, \"capabilities\": [\"oob\"]}}\r\n\
+    {\"return\": {}, \"id\": 0}\r\n\
+    {\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": \"STOP\"}\r\n\
+    {\"timestamp\": {\"seconds\": 1, \"microseconds\": 3}, \"event\": \"STOP\"}\r\n\
+    {\"timestamp\": {\"seconds\": 1, \"microseconds\": 4}, \"event\": \"STOP\"}\r\n\
+    {\"return\": {}, \"id\": 1}\r\n\
+    {\"return\": {\"status\": \"paused\", \"running\": false}, \"id\": 2}\r\n\
+    {\"id\": 3, \"error\": {\"class\": \"GenericError\", \"desc\": \"not now\"}}\r\n\
+    {\"return\": {\"blob\": \"0123456789012345678901234567890123456789012345678901234567890123456789\
+    0123456789012345678901234567890123456789012345678901234567890123456789\
+    0123456789012345678901234567890123456789012345678901234567890123456789\
+    0123456789012345678901234567890123456789012345678901234567890123456789\"}, \"id\": 4}\r\n\
+    {\"return\": {}, \"id\": 5}\r\n";
+
+fn round(text: &mut [u8]) -> usize {
+    let script = Script {
+        input: SCRIPT,
+        output: heapless::Vec::new(),
+    };
+    let mut qmp: Connection<_, [u8; 256], 8, 160> =
+        Connection::connect(script, [0; 256]).expect("connect");
+    qmp.execute(&Stop).expect("stop");
+    assert_eq!((qmp.events_queued(), qmp.events_dropped()), (2, 1));
+    assert_eq!(
+        qmp.execute(&QueryStatus).expect("status").status,
+        RunState::Paused
+    );
+    let mut out = StackWriter(text, 0);
+    let err = qmp.execute(&Cont).unwrap_err();
+    assert!(matches!(err, Error::Failed(_)));
+    write!(out, "{err}").unwrap();
+    let err = qmp.execute_raw("query-qmp-schema", ()).unwrap_err();
+    assert!(matches!(err, Error::ReplyTooLarge { .. }));
+    write!(out, "{err}").unwrap();
+    assert!(matches!(
+        qmp.execute_raw("cont", ()),
+        Ok(RawReply::Return(_))
+    ));
+    assert!(qmp.next_event().expect("STOP").name == "STOP");
+    assert!(qmp.next_event().expect("STOP").name == "STOP");
+    let err = qmp.next_event().unwrap_err();
+    write!(out, "{err}").unwrap();
+    out.1
+}
+
+#[test]
+fn connection_never_allocates() {
+    let mut text = [0u8; 512];
+    let (allocs, written) = allocations(|| {
+        let mut written = 0;
+        for _ in 0..1000 {
+            written = round(&mut text);
+        }
+        written
+    });
+    assert_eq!(allocs, 0);
+    assert_eq!(
+        std::str::from_utf8(&text[..written]).unwrap(),
+        "the command failed: GenericError: not now\
+         the reply of 313 bytes is larger than the buffer\
+         the connection is closed"
+    );
+}
