@@ -11,7 +11,8 @@ captures=../testdata/captures
 suite=../testdata/JSONTestSuite/test_parsing
 # Files above the fuzzers' -max_len (see smoke.sh) are left out whole; their lines stay.
 max_len=65536
-targets=(frame_chunks json_differential message_roundtrip encode_arbitrary typed_events shell_syntax)
+targets=(frame_chunks json_differential message_roundtrip encode_arbitrary typed_events shell_syntax
+    session_ops)
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -114,6 +115,77 @@ for kind in 0 1 2 3 4 5 6; do
         printf '{"device": "cd0", "n": [1, 2.5, -3e10, true, null, "\\u00e9\\ud83d\\ude00"]}' >>"$tmp/enc"
         add encode_arbitrary "$tmp/enc"
     done
+done
+
+# session_ops (see qmp_core::fuzz::session_ops): the first byte picks the mode.
+# Client (0x3C: Client<4>, 1024-byte framer; 0x12: Client<4>, 8 bytes; 0x15: 48 bytes;
+# 0x0C: Client<1>): each capture as server bytes in chunks of at most 255 (op 0x00, length,
+# bytes), negotiating with oob (0x44) after the first and sending execute_raw (0x05),
+# execute_oob (0x08), execute (0x09), resync (0x0a) between the others; then close (0x0c).
+if command -v python3 >/dev/null 2>&1; then
+    python3 - "$tmp" "$captures"/*.rx.bin <<'PY'
+import sys
+out, files = sys.argv[1], sys.argv[2:]
+def program(settings, data):
+    p = bytearray([settings])
+    for i in range(0, len(data), 255):
+        chunk = data[i:i + 255]
+        p += bytes([0, len(chunk)]) + chunk
+        p += b"\x44" if i == 0 else b"\x05\x08\x09\x0a"
+    return bytes(p + b"\x0c")
+n = 0
+for f in files:
+    data = open(f, "rb").read()[:16 * 1024]
+    for settings in (0x3C, 0x15, 0x0C):
+        open(f"{out}/session.{n}", "wb").write(program(settings, data))
+        n += 1
+PY
+    for f in "$tmp"/session.*; do
+        add session_ops "$f"
+    done
+fi
+greeting='{"QMP": {"version": {"qemu": {"micro": 2, "minor": 0, "major": 10}, "package": ""}, "capabilities": ["oob"]}}\r\n'
+# Texts in printf's escapes: ret ID gives a reply's; feed TEXT writes op 0x00, the
+# length and the bytes.
+ret() { printf '{"return": {}, "id": %s}\\r\\n' "$1"; }
+feed() {
+    printf "$1" >"$tmp/chunk"
+    printf '\x00'
+    printf "\\x$(printf %02x "$(wc -c <"$tmp/chunk")")"
+    cat "$tmp/chunk"
+}
+{
+    printf '\x3c'
+    feed "$greeting"
+    printf '\x44'
+    feed "$(ret 0)"
+    printf '\x05\x09\x17\x85\x08\x05'
+    feed "$(ret 3)$(ret 1)$(ret 1)"
+    printf '\x0a'
+    feed '{"error": {"class": "GenericError", "desc": "JSON parse error"}}\r\n'
+    printf '\x0c\x09\x0d'
+    feed "$greeting"
+    printf '\x04'
+    feed "$(ret 6)"
+    printf '\x17\x05\x0d'
+} >"$tmp/client.crafted"
+add session_ops "$tmp/client.crafted"
+# Server (0x31: no oob, 0x3D: oob offered and a version; both with a 1024-byte framer):
+# client requests, good and bad.
+requests='{"execute": "query-name", "id": "a"}{"execute": "qmp_capabilities", "arguments": {"enable": ["oob", 1]}, "id": 2}
+{"execute": "qmp_capabilities", "arguments": {"enable": ["oob"]}, "id": [3]}
+{"execute": "x", "arguments": {"a": [1, "\u00e9"]}, "id": {"k": 1}}\xff[1]{"exec-oob": "qmp_capabilities", "id": 3}
+{"execute": "qmp_capabilities"}{"execute": 1, "id": null}{"exec-oob": "y", "id": "z"}{"execute": "y", "x": 1}'
+for settings in '\x31' '\x3d' '\x01'; do
+    printf "$settings$requests" >"$tmp/server"
+    add session_ops "$tmp/server"
+done
+# Pair (0x02: no oob, 0x06: oob offered): commands (0x00-0x02, 0x08: out of band), events
+# (0x03), deliveries to the server (0x04/0x05) and to the client (0x06/0x07), the upper
+# five bits the chunk size (0: everything).
+for settings in '\x02' '\x06'; do
+    printf "$settings"'\x06\x00\x04\x06\x00\x08\x00\x03\x01\x08\x03\x0c\x0e\x1e\x04\x0c\x16\x02\x03\x03\x00\x00\x00\x00\x0c\x04\x06\x03' >"$tmp/pair"
+    add session_ops "$tmp/pair"
 done
 
 # Human command lines, as people type them at a QMP shell.

@@ -16,6 +16,7 @@
 //! | [`encode_arbitrary()`] | arbitrary messages (names, ids, raw and `Serialize` payloads built from the bytes) encode to compact ASCII JSON that validates, that the reference accepts, and that parses back equal; the serializer agrees with the reference serializer; every refusal has a cause |
 //! | [`shell_syntax()`] | human command lines: no panic, refusals point inside the line, and an accepted line encodes (compact, ASCII-only) to a request that `parse_request` accepts with the same name and every typed value, meaning the same, at the path its dotted key names |
 //! | [`typed_events()`] | typed events, command replies, introspection views over every array, and a `SpiceSessions<4>` tracker fed every SPICE event: no panic, decoded values equal the raw members, the tracker stays bounded and consistent |
+//! | [`session_ops()`] | operation sequences against the sessions: a `Client` driven by arbitrary server bytes and calls (pending never above `N` and always the tickets issued and not settled, each settled at most once, `ReplyTooLarge` the oldest, `Busy` exactly when full, refused or failed calls change nothing), a `Server` fed arbitrary client bytes (one CRLF-ended compact reply per item, a return or an error, with the request's id), and a client/server pair through fuzzer-chunked pipes (every command answered once with its own reply, every event in order) |
 //!
 //! The reference parser and serializer come in as arguments, because this crate cannot
 //! depend on them:
@@ -44,6 +45,7 @@ mod json_differential;
 mod message_roundtrip;
 pub mod oracle;
 mod reader;
+mod session_ops;
 mod shell_syntax;
 mod tokens;
 mod typed_events;
@@ -53,6 +55,7 @@ pub use frame_chunks::frame_chunks;
 pub use generator::Tree;
 pub use json_differential::json_differential;
 pub use message_roundtrip::message_roundtrip;
+pub use session_ops::session_ops;
 pub use shell_syntax::shell_syntax;
 pub use typed_events::typed_events;
 

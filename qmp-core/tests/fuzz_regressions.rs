@@ -47,17 +47,19 @@ fn run(target: &str, data: &[u8]) {
         "encode_arbitrary" => fuzz::encode_arbitrary(data, reference::accepts, reference::render),
         "typed_events" => fuzz::typed_events(data),
         "shell_syntax" => fuzz::shell_syntax(data),
+        "session_ops" => fuzz::session_ops(data),
         other => panic!("fuzz/regressions/{other}: no such fuzz target"),
     }
 }
 
-const TARGETS: [&str; 6] = [
+const TARGETS: [&str; 7] = [
     "frame_chunks",
     "json_differential",
     "message_roundtrip",
     "encode_arbitrary",
     "typed_events",
     "shell_syntax",
+    "session_ops",
 ];
 
 /// Run every input, collecting the failures so that one report names all of them.
@@ -113,6 +115,20 @@ fn captures() -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// A `session_ops` client program: `data` as server bytes in chunks of at most 255, with
+/// `negotiate` (asking for oob) after the first and `execute_raw`, `execute_oob` and
+/// `execute` calls after each.
+fn client_program(data: &[u8]) -> Vec<u8> {
+    let mut program = vec![0x3C];
+    for (i, chunk) in data.chunks(255).enumerate() {
+        program.extend([0x00, chunk.len() as u8]);
+        program.extend_from_slice(chunk);
+        program.extend_from_slice(if i == 0 { &[0x44] } else { &[0x05, 0x08, 0x09] });
+    }
+    program.push(0x0E);
+    program
+}
+
 #[test]
 fn captures_pass_every_fuzz_function() {
     let captures = captures();
@@ -123,6 +139,19 @@ fn captures_pass_every_fuzz_function() {
         }
         // Arbitrary bytes are a valid encode_arbitrary input too.
         cases.push(("encode_arbitrary", name.clone(), data.clone()));
+        // As server bytes to a client (Client<4>, a 1024-byte framer) that negotiates
+        // after the first chunk and sends commands between chunks; as client bytes to a
+        // server with a 1024-byte framer, offering oob or not.
+        cases.push((
+            "session_ops",
+            format!("{name} client"),
+            client_program(data),
+        ));
+        for settings in [0x31, 0x3D] {
+            let mut input = vec![settings];
+            input.extend_from_slice(data);
+            cases.push(("session_ops", format!("{name} server {settings:#x}"), input));
+        }
         // Framed whole against a few schedules and buffer sizes.
         for header in [
             &[0x06, 0][..],
