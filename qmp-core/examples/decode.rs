@@ -97,16 +97,15 @@ fn main() {
         data.len()
     );
     println!("through the same buffer, without printing (MB = 10^6 bytes):");
-    let framing = throughput(&data, || {
+    let [framing, with_parse] = throughputs(&data, |parse| {
         let mut count = Tally::default();
-        frame_all(&mut framer, &data, chunk, |item| count.add_frame_only(item));
-        count
-    });
-    let with_parse = throughput(&data, || {
-        let mut count = Tally::default();
-        frame_all(&mut framer, &data, chunk, |item| {
-            count.add_parsed(item.map(|frame| black_box(Message::parse(frame))));
-        });
+        if parse {
+            frame_all(&mut framer, &data, chunk, |item| {
+                count.add_parsed(item.map(|frame| black_box(Message::parse(frame))));
+            });
+        } else {
+            frame_all(&mut framer, &data, chunk, |item| count.add_frame_only(item));
+        }
         count
     });
     println!("  framing only (every byte validated):          {framing}");
@@ -135,26 +134,32 @@ fn frame_all(
     framer.drain(&mut each);
 }
 
-/// Run `pass` (one framing of `data`) for about half a second and describe the rate of
-/// the median pass (the median shrugs off passes slowed by other work on the machine).
-/// Every pass must find the same items.
-fn throughput(data: &[u8], mut pass: impl FnMut() -> Tally) -> String {
-    let first = pass().counts();
+/// Run `pass` (one framing of `data`: `pass(false)` framing only, `pass(true)` with
+/// `Message::parse`) for about a second, alternating the two so that both see the same
+/// machine, and describe the rate of each one's median pass (the median shrugs off
+/// passes slowed by other work on the machine). Every pass must find the same items as
+/// the first of its kind.
+fn throughputs(data: &[u8], mut pass: impl FnMut(bool) -> Tally) -> [String; 2] {
+    let first = [pass(false).counts(), pass(true).counts()];
     let started = Instant::now();
-    let mut times = Vec::new();
-    while started.elapsed() < Duration::from_millis(500) || times.len() < 3 {
-        let start = Instant::now();
-        let counts = pass().counts();
-        times.push(start.elapsed());
-        assert_eq!(counts, first, "framing is deterministic");
+    let mut times: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+    while started.elapsed() < Duration::from_secs(1) || times[1].len() < 3 {
+        for (kind, parse) in [false, true].into_iter().enumerate() {
+            let start = Instant::now();
+            let counts = pass(parse).counts();
+            times[kind].push(start.elapsed());
+            assert_eq!(counts, first[kind], "framing is deterministic");
+        }
     }
-    times.sort();
-    let median = times[times.len() / 2].as_secs_f64();
-    format!(
-        "{:>6.0} MB/s (median of {} passes)",
-        data.len() as f64 / 1e6 / median,
-        times.len()
-    )
+    times.map(|mut times| {
+        times.sort();
+        let median = times[times.len() / 2].as_secs_f64();
+        format!(
+            "{:>6.0} MB/s (median of {} passes)",
+            data.len() as f64 / 1e6 / median,
+            times.len()
+        )
+    })
 }
 
 /// What came out, by kind.
