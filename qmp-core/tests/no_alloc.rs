@@ -22,7 +22,7 @@ use qmp_core::schema::{self, SpiceSessions};
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
 
-use counting_alloc::allocations;
+use counting_alloc::{allocations, StackWriter};
 
 const COUNT: usize = 10_000;
 
@@ -151,20 +151,6 @@ fn errors_do_not_allocate() {
     });
     assert_eq!((errors, frames), (4, 1));
     assert_eq!(allocs, 0, "error handling allocated {allocs} times");
-}
-
-struct StackWriter<'a>(&'a mut [u8], usize);
-
-impl std::fmt::Write for StackWriter<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.1 + s.len();
-        self.0
-            .get_mut(self.1..end)
-            .ok_or(std::fmt::Error)?
-            .copy_from_slice(s.as_bytes());
-        self.1 = end;
-        Ok(())
-    }
 }
 
 /// The counter works: a deliberate allocation is seen.

@@ -18,22 +18,7 @@ use qmp_core::session::{handler_fn, Client, ClientError, ClientOutcome, Server, 
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
 
-use counting_alloc::allocations;
-
-/// Formats into a stack buffer, to show that `Display` needs no heap either.
-struct StackWriter<'a>(&'a mut [u8], usize);
-
-impl std::fmt::Write for StackWriter<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.1 + s.len();
-        self.0
-            .get_mut(self.1..end)
-            .ok_or(std::fmt::Error)?
-            .copy_from_slice(s.as_bytes());
-        self.1 = end;
-        Ok(())
-    }
-}
+use counting_alloc::{allocations, StackWriter};
 
 /// The length of `value`'s `Display` text, formatted on the stack.
 fn shown(value: &dyn std::fmt::Display) -> usize {

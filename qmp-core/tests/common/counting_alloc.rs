@@ -1,7 +1,8 @@
-//! A counting global allocator for the zero-allocation tests: each test binary that
-//! includes this module (`#[path = "common/counting_alloc.rs"] mod counting_alloc;`)
-//! counts its allocations per thread, so the test harness's own threads do not disturb
-//! the count.
+//! What the zero-allocation tests share: a counting global allocator (each test binary
+//! that includes this module, `#[path = "common/counting_alloc.rs"] mod
+//! counting_alloc;`, counts its allocations per thread, so the test harness's own
+//! threads do not disturb the count) and a `fmt::Write` into a stack buffer, to show
+//! that formatting needs no heap either.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -50,4 +51,19 @@ pub fn allocations<R>(f: impl FnOnce() -> R) -> (u64, R) {
     let r = f();
     let after = ALLOCS.with(Cell::get);
     (after - before, r)
+}
+
+/// Formats into a stack buffer: `.0` is the buffer, `.1` how much of it is used.
+pub struct StackWriter<'a>(pub &'a mut [u8], pub usize);
+
+impl std::fmt::Write for StackWriter<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.1 + s.len();
+        self.0
+            .get_mut(self.1..end)
+            .ok_or(std::fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.1 = end;
+        Ok(())
+    }
 }
