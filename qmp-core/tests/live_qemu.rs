@@ -953,6 +953,31 @@ fn tcp_monitor() {
     assert_eq!(error.id.and_then(|id| id.as_str()), Some("bad"));
 }
 
+/// `-qmp tcp:localhost:PORT,server,wait=off`, the legacy option form (a bare `server`
+/// flag without `=on`, and a host name rather than an IP): QEMU 10 still accepts it,
+/// listens on loopback, and serves the greeting, negotiation and `query-status` as
+/// with the current form ([`tcp_monitor`]).
+#[test]
+fn tcp_monitor_legacy_form() {
+    let mut qemu = qemu!(Monitor::TcpLegacy);
+    let Endpoint::Tcp(addr) = qemu.monitor().clone() else {
+        unreachable!()
+    };
+    assert!(addr.ip().is_loopback(), "localhost resolved to {addr}");
+    let mut qmp = qemu.connect(BIG);
+    assert_eq!(qmp.stream().local_tcp_addr().map(|a| a.ip()), Some(addr.ip()));
+    let greeting = qmp.negotiate(false);
+    assert_eq!(greeting.offset, 0);
+    assert!(greeting.greeting().offers("oob"));
+    let status = qmp.execute(&QueryStatus);
+    assert!(status.before.is_empty(), "{status:?}");
+    let status = status.reply.returned::<QueryStatus>();
+    assert!(status.running);
+    assert_eq!(status.status, RunState::Running);
+    // The legacy form draws no deprecation warning (or any other output) from QEMU 10.
+    assert_eq!(qemu.stderr(), "");
+}
+
 /// `quit`: the SHUTDOWN event, then the return, then the end of the stream (EOF or
 /// ECONNRESET), and QEMU exits with status 0.
 #[test]
