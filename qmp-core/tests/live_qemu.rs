@@ -17,16 +17,21 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::qemu::{Closed, Endpoint, Monitor, Qemu, Qmp, BIG};
+use std::net::{Ipv4Addr, SocketAddr};
+
+use common::qemu::{free_tcp_addr, Closed, Endpoint, Monitor, Qemu, Qmp, Received, Stream, BIG};
 use qmp_core::encode::{self, Id, SliceSink};
 use qmp_core::frame::{Frame, FrameError};
 use qmp_core::message::{parse_request, ErrorClass, Message, QemuVersion};
 use qmp_core::schema::commands::{
-    CommandInfo, Cont, QmpCapabilities, QueryCommands, QueryQmpSchema, QueryStatus, QueryVersion,
-    QueryVnc, Quit, RunState, Stop, SystemPowerdown, SystemReset,
+    CommandInfo, Cont, QmpCapabilities, QueryCommands, QueryQmpSchema, QuerySpice, QueryStatus,
+    QueryVersion, QueryVnc, Quit, RunState, Stop, SystemPowerdown, SystemReset,
 };
-use qmp_core::schema::events::{NetworkAddressFamily, ShutdownCause};
+use qmp_core::schema::events::{NetworkAddressFamily, ShutdownCause, SpiceBasicInfo};
 use qmp_core::schema::introspect::MetaType;
+use qmp_core::schema::spice::{
+    AddressFamily, ChannelInfo, SpiceClient, SpiceOutcome, SpiceSessions,
+};
 use qmp_core::schema::Event;
 
 /// Start QEMU with a QMP monitor, or skip the test (return) when QEMU is missing.
@@ -965,7 +970,10 @@ fn tcp_monitor_legacy_form() {
     };
     assert!(addr.ip().is_loopback(), "localhost resolved to {addr}");
     let mut qmp = qemu.connect(BIG);
-    assert_eq!(qmp.stream().local_tcp_addr().map(|a| a.ip()), Some(addr.ip()));
+    assert_eq!(
+        qmp.stream().local_tcp_addr().map(|a| a.ip()),
+        Some(addr.ip())
+    );
     let greeting = qmp.negotiate(false);
     assert_eq!(greeting.offset, 0);
     assert!(greeting.greeting().offers("oob"));
@@ -1142,4 +1150,300 @@ fn rfb_handshake(vnc: &mut common::qemu::Stream) {
     assert!(name_len < 1024, "name of {name_len} bytes");
     let mut name = vec![0u8; name_len as usize];
     vnc.read_exact_timeout(&mut name).unwrap();
+}
+
+/// `-spice port=P,addr=127.0.0.1,disable-ticketing=on` on a port that was free a moment
+/// ago.
+fn spice_args(port: u16) -> Vec<String> {
+    vec![
+        "-spice".to_owned(),
+        format!("port={port},addr=127.0.0.1,disable-ticketing=on"),
+    ]
+}
+
+/// Decode a received SPICE event and feed it to the session tracker; panics on
+/// anything else or if the tracker refuses it.
+fn track(sessions: &mut SpiceSessions<8>, received: &Received) -> SpiceOutcome {
+    let (_, event) = received.event();
+    sessions
+        .handle(&event)
+        .unwrap_or_else(|e| panic!("tracking {received:?}: {e}"))
+        .unwrap_or_else(|| panic!("not a SPICE connection event: {received:?}"))
+}
+
+/// The client address the tracker should hold for our socket `local`.
+fn spice_client(local: SocketAddr) -> SpiceClient {
+    SpiceClient {
+        family: AddressFamily::Ipv4,
+        host: "127.0.0.1".try_into().unwrap(),
+        port: Some(local.port().to_string().as_str().try_into().unwrap()),
+    }
+}
+
+/// Check one end of a `SPICE_CONNECTED`/`SPICE_DISCONNECTED` event against the socket.
+fn assert_spice_end(end: &SpiceBasicInfo<'_>, addr: SocketAddr) {
+    assert_eq!(end.family, NetworkAddressFamily::Ipv4);
+    assert_eq!(end.host, addr.ip().to_string().as_str());
+    assert_eq!(
+        end.port.and_then(|p| p.as_str()),
+        Some(addr.port().to_string().as_str())
+    );
+}
+
+/// A raw TCP connect and close on the SPICE port, with no link message: QEMU reports
+/// SPICE_CONNECTED then SPICE_DISCONNECTED and nothing else (no SPICE_INITIALIZED),
+/// with our socket's address as the client and P as the server; the session tracker
+/// records a pending connection, then calls it abandoned, and holds no session.
+#[test]
+fn spice_connect_and_close() {
+    let port = free_tcp_addr().port();
+    let mut qemu = qemu!(Monitor::Unix, move |_| spice_args(port));
+    let server: SocketAddr = (Ipv4Addr::LOCALHOST, port).into();
+    let mut qmp = qemu.connect(BIG);
+    qmp.negotiate(false);
+    let mut sessions = SpiceSessions::<8>::new();
+
+    let probe = qemu.open(&Endpoint::Tcp(server));
+    let local = probe.local_tcp_addr().unwrap();
+    probe.shutdown();
+    drop(probe);
+
+    let got = events(&mut qmp, 2);
+    let decoded: Vec<_> = got.iter().map(|r| r.event().1).collect();
+    let [Event::SpiceConnected(connected), Event::SpiceDisconnected(disconnected)] = decoded[..]
+    else {
+        panic!("{got:?}")
+    };
+    for (server_end, client_end) in [
+        (connected.server, connected.client),
+        (disconnected.server, disconnected.client),
+    ] {
+        assert_spice_end(&server_end, server);
+        assert_spice_end(&client_end, local);
+    }
+
+    let client = spice_client(local);
+    assert_eq!(
+        track(&mut sessions, &got[0]),
+        SpiceOutcome::Opened {
+            client: client.clone()
+        }
+    );
+    let connections: Vec<_> = sessions.connections().collect();
+    assert_eq!(connections, [(&client, None)]);
+    assert_eq!(sessions.sessions().count(), 0);
+    assert_eq!(
+        track(&mut sessions, &got[1]),
+        SpiceOutcome::Abandoned { client }
+    );
+    assert!(sessions.is_empty());
+
+    // Nothing else came: the next reply is not preceded by a SPICE_INITIALIZED.
+    let exchange = qmp.execute(&QueryStatus);
+    assert!(exchange.before.is_empty(), "{exchange:?}");
+}
+
+/// A SPICE main-channel link done by the test as a client does it (link message,
+/// the server's RSA key, the ticket encrypted with RSA-OAEP(SHA-1), link result 0,
+/// then SPICE_MSG_MAIN_INIT): QEMU reports SPICE_CONNECTED, SPICE_INITIALIZED and, once
+/// the test hangs up, SPICE_DISCONNECTED. Their fields match reality (our socket's
+/// address, server port P, ipv4, main channel 0, no TLS, auth "none", and the
+/// connection id equal to the session id the main channel announced), as does
+/// `query-spice`; the session tracker, fed every event in order, opens the session
+/// with that client address and channel at SPICE_INITIALIZED and has nothing left after
+/// SPICE_DISCONNECTED.
+#[test]
+fn spice_main_channel_link() {
+    let port = free_tcp_addr().port();
+    let mut qemu = qemu!(Monitor::Unix, move |_| spice_args(port));
+    let server: SocketAddr = (Ipv4Addr::LOCALHOST, port).into();
+    let mut qmp = qemu.connect(BIG);
+    qmp.negotiate(false);
+    let mut sessions = SpiceSessions::<8>::new();
+
+    let mut link = qemu.open(&Endpoint::Tcp(server));
+    let local = link.local_tcp_addr().unwrap();
+    let session_id = spice_link_main(&mut link);
+    // QEMU reports the u32 session id as a signed 32-bit integer.
+    let connection_id = i64::from(session_id as i32);
+
+    let got = events(&mut qmp, 2);
+    let decoded: Vec<_> = got.iter().map(|r| r.event().1).collect();
+    let [Event::SpiceConnected(connected), Event::SpiceInitialized(initialized)] = decoded[..]
+    else {
+        panic!("{got:?}")
+    };
+    assert_spice_end(&connected.server, server);
+    assert_spice_end(&connected.client, local);
+    let (s, c) = (initialized.server, initialized.client);
+    assert_eq!(s.family, NetworkAddressFamily::Ipv4);
+    assert_eq!(s.host, "127.0.0.1");
+    assert_eq!(
+        s.port.and_then(|p| p.as_str()),
+        Some(port.to_string().as_str())
+    );
+    assert!(s.auth.is_some_and(|a| a == "none"), "{s:?}");
+    assert_eq!(c.family, NetworkAddressFamily::Ipv4);
+    assert_eq!(c.host, "127.0.0.1");
+    assert_eq!(
+        c.port.and_then(|p| p.as_str()),
+        Some(local.port().to_string().as_str())
+    );
+    assert!(c.is_main());
+    assert_eq!(
+        (c.connection_id, c.channel_type, c.channel_id, c.tls),
+        (connection_id, 1, 0, false)
+    );
+
+    let client = spice_client(local);
+    assert_eq!(
+        track(&mut sessions, &got[0]),
+        SpiceOutcome::Opened {
+            client: client.clone()
+        }
+    );
+    assert_eq!(sessions.sessions().count(), 0);
+    assert_eq!(
+        track(&mut sessions, &got[1]),
+        SpiceOutcome::Initialized {
+            connection_id,
+            client: client.clone(),
+            tls: false
+        }
+    );
+    let session = sessions
+        .session(connection_id)
+        .expect("the session is open");
+    assert_eq!(session.client, &client);
+    assert_eq!((session.tls, session.channels), (false, 0));
+    assert_eq!(sessions.sessions().count(), 1);
+    let connections: Vec<_> = sessions.connections().collect();
+    let [(tracked, Some(channel))] = connections[..] else {
+        panic!("{connections:?}")
+    };
+    assert_eq!(tracked, &client);
+    assert!(channel.is_main());
+    assert_eq!(
+        channel,
+        ChannelInfo {
+            connection_id,
+            channel_type: 1,
+            channel_id: 0,
+            tls: false
+        }
+    );
+
+    // query-spice agrees while the link is up.
+    let exchange = qmp.execute(&QuerySpice);
+    assert!(exchange.before.is_empty(), "{exchange:?}");
+    let info = exchange.reply.returned::<QuerySpice>();
+    assert!(info.enabled);
+    assert_eq!(info.port, Some(i64::from(port)));
+    assert!(info.host.is_some_and(|h| h == "127.0.0.1"));
+    assert!(info.auth.is_some_and(|a| a == "none"));
+    let channels: Vec<_> = info.channels.unwrap().iter().map(Result::unwrap).collect();
+    let [listed] = &channels[..] else {
+        panic!("{:?}", exchange.reply)
+    };
+    assert_eq!(*listed, c);
+
+    link.shutdown();
+    drop(link);
+    let [gone] = &events(&mut qmp, 1)[..] else {
+        unreachable!()
+    };
+    let Event::SpiceDisconnected(disconnected) = gone.event().1 else {
+        panic!("{gone:?}")
+    };
+    assert_spice_end(&disconnected.server, server);
+    assert_spice_end(&disconnected.client, local);
+    assert_eq!(
+        track(&mut sessions, gone),
+        SpiceOutcome::Closed {
+            connection_id,
+            client,
+            channels_left: 0
+        }
+    );
+    assert!(sessions.session(connection_id).is_none());
+    assert!(sessions.is_empty());
+}
+
+/// A little-endian u32 at `at`.
+fn le32(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())
+}
+
+/// The SPICE link of a main channel for a new session (spice-protocol 2.2), up to and
+/// including the main channel's first message, SPICE_MSG_MAIN_INIT; returns the session
+/// id that message announces.
+fn spice_link_main(link: &mut Stream) -> u32 {
+    use rsa::pkcs8::DecodePublicKey;
+    use std::io::Write;
+
+    // SpiceLinkMess: connection_id 0 (a new session), channel_type 1 (main),
+    // channel_id 0, one common capability word, no channel capabilities, capabilities
+    // at offset 18 (right after these fields), then the word: AUTH_SELECTION (bit 0)
+    // and AUTH_SPICE (bit 1).
+    let mut body = Vec::new();
+    body.extend(0u32.to_le_bytes());
+    body.extend([1u8, 0]);
+    body.extend(1u32.to_le_bytes());
+    body.extend(0u32.to_le_bytes());
+    body.extend(18u32.to_le_bytes());
+    body.extend(3u32.to_le_bytes());
+    // SpiceLinkHeader: magic, major 2, minor 2, body size.
+    let mut message = b"REDQ".to_vec();
+    for word in [2, 2, body.len() as u32] {
+        message.extend(word.to_le_bytes());
+    }
+    message.extend(body);
+    link.write_all(&message).unwrap();
+
+    // The reply: the same header, then SpiceLinkReply: error, the server's RSA public
+    // key (DER SubjectPublicKeyInfo, 162 bytes), capability counts and offset, words.
+    let mut header = [0u8; 16];
+    link.read_exact_timeout(&mut header).unwrap();
+    assert_eq!(&header[..4], b"REDQ");
+    assert_eq!((le32(&header, 4), le32(&header, 8)), (2, 2), "version");
+    let mut reply = vec![0u8; le32(&header, 12) as usize];
+    link.read_exact_timeout(&mut reply).unwrap();
+    assert!(
+        reply.len() >= 178,
+        "SpiceLinkReply of {} bytes",
+        reply.len()
+    );
+    assert_eq!(le32(&reply, 0), 0, "SpiceLinkReply error");
+    let key = rsa::PublicKey::from_public_key_der(&reply[4..166])
+        .unwrap_or_else(|e| panic!("the server's public key: {e}"));
+
+    // Auth mechanism SPICE (1), then the ticket: an empty password with its NUL,
+    // encrypted (QEMU refuses a block of zeros even with disable-ticketing).
+    let ticket = key.oaep_encrypt::<sha1::Sha1>(b"\0").unwrap();
+    assert_eq!(ticket.len(), 128, "a 1024-bit key's block");
+    let mut auth = 1u32.to_le_bytes().to_vec();
+    auth.extend(ticket);
+    link.write_all(&auth).unwrap();
+    let mut result = [0u8; 4];
+    link.read_exact_timeout(&mut result).unwrap();
+    assert_eq!(
+        u32::from_le_bytes(result),
+        0,
+        "link result (SPICE_LINK_ERR_OK)"
+    );
+
+    // SpiceDataHeader (no mini header was offered): serial u64, type u16, size u32,
+    // sub_list u32; SPICE_MSG_MAIN_INIT is type 103 and opens with the session id.
+    let mut header = [0u8; 18];
+    link.read_exact_timeout(&mut header).unwrap();
+    let kind = u16::from_le_bytes([header[8], header[9]]);
+    assert_eq!(kind, 103, "SPICE_MSG_MAIN_INIT expected first");
+    let mut init = vec![0u8; le32(&header, 10) as usize];
+    link.read_exact_timeout(&mut init).unwrap();
+    assert!(
+        init.len() >= 4,
+        "SPICE_MSG_MAIN_INIT of {} bytes",
+        init.len()
+    );
+    le32(&init, 0)
 }
