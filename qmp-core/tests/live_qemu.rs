@@ -1526,7 +1526,7 @@ impl VncSeen {
 /// Each client waits for its banner (QEMU has accepted it) before the next one
 /// connects: QEMU listens with a backlog of 1, so back-to-back TCP connects overflow
 /// the accept queue and the kernel drops their SYNs, which are retried only after a
-/// second (measured: 100 back-to-back connects took 45 s, one in four waiting 1 s).
+/// second (measured: 100 back-to-back connects took 45 s, almost all of it such waits).
 fn vnc_burst(
     qemu: &mut Qemu,
     qmp: &mut Qmp,
