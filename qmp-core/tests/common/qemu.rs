@@ -4,7 +4,8 @@
 //!
 //! - [`Qemu::start`] runs `qemu-system-x86_64 -machine none -nodefaults -display none`
 //!   with one QMP monitor ([`Monitor`]: compact on a unix socket, pretty on a
-//!   `-chardev socket` + `-mon`, or compact on TCP at 127.0.0.1) plus any extra
+//!   `-chardev socket` + `-mon`, or compact on TCP at 127.0.0.1, in the current or the
+//!   legacy option form) plus any extra
 //!   arguments, and waits (boundedly) until the monitor accepts a connection. The
 //!   process is killed and reaped, and its folder removed, when the [`Qemu`] is dropped:
 //!   at the end of the test or while a failing test unwinds.
@@ -23,7 +24,7 @@
 use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -57,6 +58,10 @@ pub enum Monitor {
     UnixPretty,
     /// `-qmp tcp:127.0.0.1:PORT,server=on,wait=off` on a free port (compact output).
     Tcp,
+    /// `-qmp tcp:localhost:PORT,server,wait=off` on a free port: the legacy form, with a
+    /// bare `server` flag (no `=on`) and a host name for the address. The endpoint is
+    /// the first address `localhost` resolves to.
+    TcpLegacy,
 }
 
 /// Where a monitor (or any other server QEMU runs) can be reached.
@@ -180,6 +185,16 @@ impl Qemu {
                     let arg = format!("tcp:{addr},server=on,wait=off");
                     (Endpoint::Tcp(addr), vec!["-qmp".to_owned(), arg])
                 }
+                Monitor::TcpLegacy => {
+                    let port = free_tcp_addr().port();
+                    let addr = ("localhost", port)
+                        .to_socket_addrs()
+                        .expect("resolving localhost")
+                        .next()
+                        .expect("localhost resolves to an address");
+                    let arg = format!("tcp:localhost:{port},server,wait=off");
+                    (Endpoint::Tcp(addr), vec!["-qmp".to_owned(), arg])
+                }
             };
             let mut command = Command::new(QEMU);
             command
@@ -201,7 +216,9 @@ impl Qemu {
             match qemu.wait_listening() {
                 Ok(()) => return Some(qemu),
                 Err(stderr)
-                    if monitor == Monitor::Tcp && attempt < 5 && stderr.contains("in use") =>
+                    if matches!(monitor, Monitor::Tcp | Monitor::TcpLegacy)
+                        && attempt < 5
+                        && stderr.contains("in use") =>
                 {
                     continue
                 }
