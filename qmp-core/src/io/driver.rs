@@ -274,7 +274,8 @@ pub(super) trait Outgoing {
         sink: &mut S,
     ) -> Result<Ticket, ClientError<S::Error>>;
 
-    /// Write the same bytes again for `ticket`.
+    /// Write the same bytes again for `ticket` (only the async connection does).
+    #[cfg_attr(not(feature = "async"), allow(dead_code))]
     fn rewrite<S: Sink + ?Sized>(
         &self,
         sink: &mut S,
