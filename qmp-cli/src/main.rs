@@ -9,8 +9,10 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod decode;
+mod exec;
 mod json;
 mod style;
+mod target;
 mod time;
 
 use style::{Paint, Style};
@@ -53,6 +55,62 @@ enum Command {
     /// size): one line per message, stream errors with offsets, a summary.
     #[command(after_help = DECODE_HELP)]
     Decode(DecodeArgs),
+    /// Run one command against a running QEMU and print its reply.
+    #[command(after_help = EXEC_HELP)]
+    Exec(ExecArgs),
+}
+
+const TARGET_HELP: &str = "\
+The QMP monitor: a unix socket path (/run/vm.qmp, ./qmp.sock, unix:PATH) or HOST:PORT
+(localhost:4444, tcp:127.0.0.1:4444), as given to QEMU's -qmp option";
+
+const EXEC_HELP: &str = "\
+The command is typed as at qmp-shell: NAME KEY=VALUE..., dotted keys for nested objects
+(file.driver=file), JSON where a value starts with {, [ or \", numbers, true, false and
+null as JSON, anything else as a string. Or give QMP's own JSON
+({\"execute\": ..., \"arguments\": {...}}; exec-oob too). Values with spaces need the
+shell's quotes: command-line='info status'.
+
+The reply's return value goes to stdout, re-indented on a terminal and on one line
+otherwise (for jq and scripts); an error reply's class and desc go to stderr.
+
+Examples:
+  qmp exec /tmp/qmp.sock query-status
+  qmp exec /tmp/qmp.sock device_del id=net0
+  qmp exec localhost:4444 '{\"execute\": \"qom-list\", \"arguments\": {\"path\": \"/machine\"}}'
+  qmp exec /tmp/qmp.sock -H info status
+
+Exit codes:
+  0   the command returned
+  1   QEMU answered with an error reply (class and desc on stderr)
+  2   no connection, connection lost, timeout, protocol violation
+  64  wrong usage, or a command that does not parse";
+
+#[derive(Args, Debug)]
+struct ExecArgs {
+    #[arg(help = TARGET_HELP)]
+    target: String,
+    /// The command: NAME KEY=VALUE... or JSON (with -H: an HMP command line).
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    command: Vec<String>,
+    /// Send the words as an HMP command through human-monitor-command and print its
+    /// text output.
+    #[arg(short = 'H', long)]
+    hmp: bool,
+    /// Print the reply re-indented even when stdout is not a terminal.
+    #[arg(short, long, conflicts_with = "compact")]
+    pretty: bool,
+    /// Print the reply on one line even on a terminal.
+    #[arg(short, long)]
+    compact: bool,
+    /// Seconds to wait for the connection, the greeting and the reply (0: for ever).
+    #[arg(short, long, default_value_t = 10.0, value_name = "SECS")]
+    timeout: f64,
+}
+
+/// `SECS` as a timeout: `None` for 0.
+fn timeout(secs: f64) -> Option<std::time::Duration> {
+    (secs > 0.0).then(|| std::time::Duration::from_secs_f64(secs.min(1e9)))
 }
 
 const DECODE_HELP: &str = "\
@@ -106,6 +164,13 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Decode(args) => run_decode(args),
+        Command::Exec(args) => exec::run(
+            &args.target,
+            &args.command,
+            args.hmp,
+            exec::Layout::choose(args.pretty, args.compact),
+            timeout(args.timeout),
+        ),
     };
     ExitCode::from(code)
 }
@@ -128,9 +193,23 @@ fn usage_error(e: clap::Error) -> ExitCode {
         }
         _ => {
             let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("error: wrong usage");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("qmp: {first} (see 'qmp --help')");
+            let mut lines = text.lines();
+            let mut first = lines.next().unwrap_or("error: wrong usage").to_string();
+            // "the following required arguments were not provided:" names them below.
+            if first.ends_with(':') {
+                let more: Vec<&str> = lines
+                    .take_while(|l| !l.trim().is_empty())
+                    .map(str::trim)
+                    .collect();
+                first = format!("{first} {}", more.join(" "));
+            }
+            let first = first.strip_prefix("error: ").unwrap_or(&first);
+            let sub = std::env::args()
+                .nth(1)
+                .filter(|a| ["decode", "exec", "events", "shell"].contains(&a.as_str()))
+                .map(|a| format!("qmp {a} --help"))
+                .unwrap_or_else(|| "qmp --help".into());
+            eprintln!("qmp: {first} (see '{sub}')");
             ExitCode::from(exit::USAGE)
         }
     }
