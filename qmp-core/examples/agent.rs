@@ -8,26 +8,28 @@
 //! MONITOR is where QEMU serves QMP: `HOST:PORT` for TCP (`-qmp tcp:HOST:PORT,...`), a
 //! path for a unix socket (`-qmp unix:PATH,...`). An argument with a `/` is always a
 //! path; one without that ends in `:` and digits is `HOST:PORT`; anything else is a path
-//! (`qmp.sock`). For example, in one terminal:
+//! (`qmp.sock`). For example, in one terminal a QEMU with its human monitor on the
+//! terminal and a QMP monitor for the agent:
 //!
 //! ```text
-//! qemu-system-x86_64 -machine none -display none -qmp unix:/tmp/qmp.sock,server=on,wait=off
+//! qemu-system-x86_64 -machine none -display none -monitor stdio -qmp unix:/tmp/qmp.sock,server=on,wait=off
 //! ```
 //!
-//! and in another `cargo run -p qmp-core --features std --example agent -- /tmp/qmp.sock`,
-//! then `stop`, `cont` and `quit` at QEMU's own monitor (or through a second QMP monitor)
-//! print:
+//! in another `cargo run -p qmp-core --features std --example agent -- /tmp/qmp.sock`,
+//! then `stop`, `cont` and `quit` at QEMU's `(qemu)` prompt print:
 //!
 //! ```text
 //! QEMU 10.0.2 (Debian 1:10.0.2+ds-2+deb13u1~bpo12+1)
 //! status: running
 //! events: time (seconds.microseconds since the epoch, from QEMU), name, details
-//! 1764510921.334466 STOP
-//! 1764510921.335012 RESUME
-//! 1764510921.906711 VNC_CONNECTED client 127.0.0.1:41234 (ipv4)
-//! 1764510923.102004 SHUTDOWN guest=false reason=host-qmp-quit
+//! 1796044850.554916 STOP
+//! 1796044850.857379 RESUME
+//! 1796044851.159905 SHUTDOWN guest=false reason=host-qmp-quit
 //! connection closed
 //! ```
+//!
+//! With `-vnc 127.0.0.1:0`, a VNC client shows as
+//! `1796044208.481042 VNC_CONNECTED client 127.0.0.1:49736 (ipv4)`.
 //!
 //! The first two lines are the replies to `query-version` and `query-status`. Each event
 //! line is the event's timestamp (QEMU's clock, `?` when QEMU could not read it), its
@@ -218,14 +220,15 @@ impl Counts {
         let dropped = qmp.events_dropped();
         if dropped > self.dropped {
             println!(
-                "({dropped} events dropped so far: larger than the {EVENT_QUEUE}-byte event queue)"
+                "(events dropped so far: {dropped}, each larger than the {EVENT_QUEUE}-byte \
+                 event queue)"
             );
             self.dropped = dropped;
         }
         let discarded = qmp.discarded();
         if discarded > self.discarded {
             println!(
-                "({discarded} messages discarded so far: not JSON, not QMP, or a reply to \
+                "(messages discarded so far: {discarded}: not JSON, not QMP, or a reply to \
                  no command of ours)"
             );
             self.discarded = discarded;

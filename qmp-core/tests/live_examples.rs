@@ -395,3 +395,73 @@ fn agent_errors() {
     );
     peer.join().expect("the fake peer");
 }
+
+/// A scripted peer (no QEMU) shows what real QEMU rarely does: an event without a typed
+/// form (its data as sent), one whose data does not fit its typed form, a time QEMU
+/// could not read, an event too large for the agent's queue, and messages without a
+/// place, which the two counts report; then the peer hangs up and the agent exits 0.
+#[test]
+fn agent_fallbacks_and_counts() {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a listener");
+    let addr = listener.local_addr().expect("its address");
+    let big = "x".repeat(9000);
+    let peer = thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("the agent connects");
+        stream
+            .write_all(b"{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 2, \"minor\": 0, \"major\": 10}, \"package\": \"\"}, \"capabilities\": [\"oob\"]}}\r\n")
+            .expect("greeting");
+        let requests = serde_json::Deserializer::from_reader(stream.try_clone().expect("clone"))
+            .into_iter::<serde_json::Value>();
+        for request in requests.take(3) {
+            let request = request.expect("a JSON request");
+            let id = &request["id"];
+            let value = match request["execute"].as_str() {
+                Some("qmp_capabilities") => "{}",
+                Some("query-version") => {
+                    r#"{"qemu": {"micro": 2, "minor": 0, "major": 10}, "package": ""}"#
+                }
+                Some("query-status") => r#"{"status": "paused", "running": false}"#,
+                other => panic!("unexpected command {other:?}"),
+            };
+            let reply = format!("{{\"return\": {value}, \"id\": {id}}}\r\n");
+            stream.write_all(reply.as_bytes()).expect("reply");
+        }
+        let script = format!(
+            "{{\"timestamp\": {{\"seconds\": 1, \"microseconds\": 5}}, \"event\": \"MEMORY_FAILURE\", \"data\": {{\"recipient\": \"guest\", \"action\": \"inject\"}}}}\r\n\
+             {{\"timestamp\": {{\"seconds\": -1, \"microseconds\": -1}}, \"event\": \"SHUTDOWN\", \"data\": {{\"guest\": \"yes\"}}}}\r\n\
+             {{\"timestamp\": {{\"seconds\": 2, \"microseconds\": 0}}, \"event\": \"BIG\", \"data\": {{\"blob\": \"{big}\"}}}}\r\n\
+             oops\r\n\
+             {{\"return\": {{}}, \"id\": 99}}\r\n\
+             {{\"timestamp\": {{\"seconds\": 3, \"microseconds\": 999999}}, \"event\": \"STOP\"}}\r\n"
+        );
+        stream.write_all(script.as_bytes()).expect("events");
+        // Dropping the stream hangs up.
+    });
+
+    let dir = std::env::temp_dir();
+    let stderr = dir.join(format!("qmp-agent-fallbacks-{}.stderr", std::process::id()));
+    let mut agent = Agent::spawn(&addr.to_string(), stderr.clone());
+    agent.expect_lines(&[
+        "QEMU 10.0.2".to_owned(),
+        "status: paused".to_owned(),
+        "events: time (seconds.microseconds since the epoch, from QEMU), name, details".to_owned(),
+        r#"1.000005 MEMORY_FAILURE {"recipient": "guest", "action": "inject"}"#.to_owned(),
+    ]);
+    let shutdown = agent.line();
+    let prefix = r#"? SHUTDOWN {"guest": "yes"} (not the documented form: "#;
+    assert!(
+        shutdown.starts_with(prefix) && shutdown.ends_with(')'),
+        "{shutdown}"
+    );
+    agent.expect_lines(&[
+        "3.999999 STOP".to_owned(),
+        "(events dropped so far: 1, each larger than the 8192-byte event queue)".to_owned(),
+        "(messages discarded so far: 2: not JSON, not QMP, or a reply to no command of ours)"
+            .to_owned(),
+        "connection closed".to_owned(),
+    ]);
+    let status = agent.wait_exit();
+    assert_eq!(status.code(), Some(0), "{}", agent.context());
+    peer.join().expect("the scripted peer");
+    let _ = fs::remove_file(stderr);
+}
