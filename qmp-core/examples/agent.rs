@@ -39,8 +39,8 @@
 //! too, followed by why it did not decode.
 //!
 //! Two counts appear only when they are not zero, each time they grow: events that did
-//! not fit the agent's event queue ([`EVENT_QUEUE`] bytes: an event larger than that is
-//! counted and not shown), and messages that had no place in the conversation (bytes
+//! not fit the connection's event queue (1 KiB, the default: an event larger than that
+//! is counted and not shown; QEMU's common events take 80 to 200 bytes), and messages that had no place in the conversation (bytes
 //! that are not JSON, JSON that is not QMP, replies to no command of ours). Both are the
 //! peer's doing, never the agent's.
 //!
@@ -65,7 +65,7 @@ use std::fmt;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use qmp_core::io::std::{tcp, unix, StdIo};
+use qmp_core::io::std::{connect_tcp, connect_unix, StdIo};
 use qmp_core::io::{Connection, Error};
 use qmp_core::json::JsonStr;
 use qmp_core::message::{EventMessage, Timestamp};
@@ -79,16 +79,9 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 /// smaller; a larger message is counted as discarded).
 const BUFFER: usize = 64 * 1024;
 
-/// The event queue's size in bytes: an event larger than this is counted as dropped.
-/// The default queue (1 KiB) holds all common events; 8 KiB leaves room for the rare
-/// long ones (block errors with long node names, say).
-const EVENT_QUEUE: usize = 8 * 1024;
-
-/// How many commands may await a reply at once (the agent has one at a time).
-const PENDING: usize = 2;
-
-/// The agent's connection: to a socket `S`, over a heap buffer.
-type Agent<S> = Connection<StdIo<S>, Vec<u8>, PENDING, EVENT_QUEUE>;
+/// The agent's connection: to a unix or TCP socket `S`, reading into a heap buffer,
+/// with the default pending table and event queue.
+type Agent<S> = Connection<StdIo<S>, Vec<u8>>;
 
 const USAGE: &str = "\
 usage: agent MONITOR
@@ -113,12 +106,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let buf = vec![0; BUFFER];
     let result = match &monitor {
-        Monitor::Unix(path) => unix(path, Some(TIMEOUT))
-            .map_err(|e| format!("cannot connect: {e}"))
+        Monitor::Unix(path) => connect_unix(path, buf, Some(TIMEOUT))
+            .map_err(connect_error)
             .and_then(run),
-        Monitor::Tcp(addr) => tcp(addr.as_str(), Some(TIMEOUT))
-            .map_err(|e| format!("cannot connect: {e}"))
+        Monitor::Tcp(addr) => connect_tcp(addr.as_str(), buf, Some(TIMEOUT))
+            .map_err(connect_error)
             .and_then(run),
     };
     match result {
@@ -162,20 +156,25 @@ impl fmt::Display for Monitor {
     }
 }
 
-/// Negotiate over `socket`, print the version and the status, then the events. `Ok`
-/// once the monitor has closed the connection; `Err` with what went wrong otherwise.
-fn run<S: std::io::Read + std::io::Write>(socket: StdIo<S>) -> Result<(), String> {
-    let mut qmp: Agent<S> = Connection::connect(socket, vec![0; BUFFER]).map_err(|e| match e {
+/// What went wrong while connecting and negotiating.
+fn connect_error(error: Error<std::io::Error>) -> String {
+    match error {
+        Error::Io(e) => format!("cannot connect: {e}"),
         Error::Timeout => format!(
-            "no QMP greeting within {} s: not a QMP monitor, or one busy with another client",
+            "nothing within {} s: no server accepted, or it sent no QMP greeting (not a QMP \
+             monitor, or one busy with another client)",
             TIMEOUT.as_secs()
         ),
         Error::NoGreeting => "not a QMP monitor: the peer did not greet with QMP".to_owned(),
         Error::Closed => "the peer closed the connection before negotiating".to_owned(),
         Error::Failed(refusal) => format!("the monitor refused qmp_capabilities: {refusal}"),
         other => format!("negotiating: {other}"),
-    })?;
+    }
+}
 
+/// Print the version and the status, then the events. `Ok` once the monitor has closed
+/// the connection; `Err` with what went wrong otherwise.
+fn run<S: std::io::Read + std::io::Write>(mut qmp: Agent<S>) -> Result<(), String> {
     let version = qmp
         .execute(&QueryVersion)
         .map_err(|e| format!("query-version: {e}"))?;
@@ -219,10 +218,7 @@ impl Counts {
     fn report<S: std::io::Read + std::io::Write>(&mut self, qmp: &Agent<S>) {
         let dropped = qmp.events_dropped();
         if dropped > self.dropped {
-            println!(
-                "(events dropped so far: {dropped}, each larger than the {EVENT_QUEUE}-byte \
-                 event queue)"
-            );
+            println!("(events dropped so far: {dropped}: too large for the event queue)");
             self.dropped = dropped;
         }
         let discarded = qmp.discarded();

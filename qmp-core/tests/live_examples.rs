@@ -404,7 +404,8 @@ fn agent_errors() {
 fn agent_fallbacks_and_counts() {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a listener");
     let addr = listener.local_addr().expect("its address");
-    let big = "x".repeat(9000);
+    // Larger than the connection's default event queue (1 KiB).
+    let big = "x".repeat(2000);
     let peer = thread::spawn(move || {
         let (mut stream, _) = listener.accept().expect("the agent connects");
         stream
@@ -455,7 +456,7 @@ fn agent_fallbacks_and_counts() {
     );
     agent.expect_lines(&[
         "3.999999 STOP".to_owned(),
-        "(events dropped so far: 1, each larger than the 8192-byte event queue)".to_owned(),
+        "(events dropped so far: 1: too large for the event queue)".to_owned(),
         "(messages discarded so far: 2: not JSON, not QMP, or a reply to no command of ours)"
             .to_owned(),
         "connection closed".to_owned(),

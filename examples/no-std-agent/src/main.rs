@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! qmp agent: waiting for a QMP greeting on UART0
-//! qmp: negotiated (oob on)
+//! qmp: negotiated
 //! status: running
 //! 1796044208.470446 STOP
 //! status: paused
@@ -81,8 +81,7 @@ where
     T::Error: 'static,
 {
     let mut qmp: Qmp<T> = Connection::connect(transport, [0; BUFFER])?;
-    let oob = if qmp.oob_enabled() { "on" } else { "off" };
-    let _ = writeln!(console, "qmp: negotiated (oob {oob})");
+    let _ = writeln!(console, "qmp: negotiated");
     status(&mut qmp, console)?;
     let (mut dropped, mut discarded) = (0, 0);
     loop {
