@@ -406,7 +406,9 @@ fn agent_fallbacks_and_counts() {
     let addr = listener.local_addr().expect("its address");
     // Larger than the connection's default event queue (1 KiB).
     let big = "x".repeat(2000);
+    let big_event = big.clone();
     let peer = thread::spawn(move || {
+        let big = big_event;
         let (mut stream, _) = listener.accept().expect("the agent connects");
         stream
             .write_all(b"{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 2, \"minor\": 0, \"major\": 10}, \"package\": \"\"}, \"capabilities\": [\"oob\"]}}\r\n")
@@ -421,7 +423,14 @@ fn agent_fallbacks_and_counts() {
                 Some("query-version") => {
                     r#"{"qemu": {"micro": 2, "minor": 0, "major": 10}, "package": ""}"#
                 }
-                Some("query-status") => r#"{"status": "paused", "running": false}"#,
+                Some("query-status") => {
+                    // An event too large for the queue, while a command waits: dropped.
+                    let event = format!(
+                        "{{\"timestamp\": {{\"seconds\": 0, \"microseconds\": 1}}, \"event\": \"BIG\", \"data\": {{\"blob\": \"{big}\"}}}}\r\n"
+                    );
+                    stream.write_all(event.as_bytes()).expect("event");
+                    r#"{"status": "paused", "running": false}"#
+                }
                 other => panic!("unexpected command {other:?}"),
             };
             let reply = format!("{{\"return\": {value}, \"id\": {id}}}\r\n");
@@ -447,6 +456,7 @@ fn agent_fallbacks_and_counts() {
         "status: paused".to_owned(),
         "events: time (seconds.microseconds since the epoch, from QEMU), name, details".to_owned(),
         r#"1.000005 MEMORY_FAILURE {"recipient": "guest", "action": "inject"}"#.to_owned(),
+        "(events dropped so far: 1: too large for the event queue)".to_owned(),
     ]);
     let shutdown = agent.line();
     let prefix = r#"? SHUTDOWN {"guest": "yes"} (not the documented form: "#;
@@ -454,9 +464,16 @@ fn agent_fallbacks_and_counts() {
         shutdown.starts_with(prefix) && shutdown.ends_with(')'),
         "{shutdown}"
     );
+    // The same event, waited for by `next_event`, comes out whole.
+    let whole = agent.line();
+    assert_eq!(
+        whole,
+        format!(r#"2.000000 BIG {{"blob": "{big}"}}"#),
+        "{}",
+        agent.context()
+    );
     agent.expect_lines(&[
         "3.999999 STOP".to_owned(),
-        "(events dropped so far: 1: too large for the event queue)".to_owned(),
         "(messages discarded so far: 2: not JSON, not QMP, or a reply to no command of ours)"
             .to_owned(),
         "connection closed".to_owned(),
