@@ -50,9 +50,11 @@
 //! Events are stored as their bytes, one after the other, in a byte array of `E` bytes
 //! (each takes its length plus 4), and handed out in order by
 //! [`next_event`](Connection::next_event), which reads from the transport only when the
-//! queue is empty. QEMU's common events take 80 to 200 bytes. An event larger than the
-//! room left is not stored and is counted in
-//! [`events_dropped`](Connection::events_dropped); the events already queued stay.
+//! queue is empty. QEMU's common events take 80 to 200 bytes. An event that arrives
+//! while a command waits and is larger than the room left is not stored and is counted
+//! in [`events_dropped`](Connection::events_dropped); the events already queued stay.
+//! An event that arrives while `next_event` waits (the queue is empty then) is handed
+//! out straight from the framer's buffer, whatever its size.
 //!
 //! # Writes
 //!

@@ -198,6 +198,7 @@ where
         self.core.begin()?;
         if self.core.events.is_empty() {
             self.wait(Wait::Event).await?;
+            return self.core.last_event();
         }
         self.core.pop_event().ok_or(Error::Internal)
     }

@@ -186,6 +186,7 @@ where
         self.core.begin()?;
         if self.core.events.is_empty() {
             self.wait(Wait::Event)?;
+            return self.core.last_event();
         }
         self.core.pop_event().ok_or(Error::Internal)
     }

@@ -10,7 +10,7 @@ use super::error::{Error, PeerError};
 use super::queue::EventQueue;
 use crate::encode::{self, EncodeError, Id, Payload, Sink, Text};
 use crate::frame::{Frame, Framer};
-use crate::message::{EventMessage, Message};
+use crate::message::{EventMessage, Message, QemuVersion};
 use crate::schema::commands::Command;
 use crate::session::{Client, ClientError, ClientOutcome, Ticket};
 
@@ -25,7 +25,7 @@ pub(super) enum Wait {
     Submitted,
     /// The error that answers a resync.
     Resynced,
-    /// An event in the queue.
+    /// The next event to arrive (the queue being empty).
     Event,
 }
 
@@ -40,6 +40,8 @@ pub(super) struct Core<B, const N: usize, const E: usize> {
     /// Set while a write is under way: still set when a call begins means that a write
     /// was abandoned part-way (a cancelled async call).
     pub(super) writing: bool,
+    /// The version the greeting announced, in its modern form.
+    pub(super) qemu_version: Option<[u64; 3]>,
 }
 
 impl<B, const N: usize, const E: usize> Core<B, N, E>
@@ -54,6 +56,7 @@ where
             discarded: 0,
             submitted: Vec::new(),
             writing: false,
+            qemu_version: None,
         }
     }
 
@@ -98,7 +101,15 @@ where
         while let Some(item) = self.framer.next() {
             let bytes = item.as_ref().ok().map(Frame::as_bytes);
             match self.client.handle(item) {
-                ClientOutcome::Greeting(_) => {
+                ClientOutcome::Greeting(greeting) => {
+                    self.qemu_version = match greeting.version.map(|v| v.qemu) {
+                        Some(QemuVersion::Triple {
+                            major,
+                            minor,
+                            micro,
+                        }) => Some([major, minor, micro]),
+                        _ => None,
+                    };
                     if wait == Wait::Greeting {
                         return Some(Ok(None));
                     }
@@ -125,12 +136,10 @@ where
                         return Some(Ok(None));
                     }
                 }
-                ClientOutcome::Event(_) => {
-                    self.events.push(bytes.unwrap_or_default());
-                    if wait == Wait::Event && !self.events.is_empty() {
-                        return Some(Ok(None));
-                    }
-                }
+                // Waited for (the queue is empty then): handed out from the framer,
+                // so that an event larger than the queue is not lost.
+                ClientOutcome::Event(_) if wait == Wait::Event => return Some(Ok(None)),
+                ClientOutcome::Event(_) => self.events.push(bytes.unwrap_or_default()),
                 ClientOutcome::Unexpected(_) | ClientOutcome::NotQmp(_)
                     if wait == Wait::Greeting =>
                 {
@@ -140,6 +149,14 @@ where
             }
         }
         None
+    }
+
+    /// The event [`advance`](Self::advance) stopped at, read from the framer.
+    pub(super) fn last_event<X>(&self) -> Result<EventMessage<'_>, Error<X>> {
+        match self.last_message()? {
+            Message::Event(event) => Ok(event),
+            _ => Err(Error::Internal),
+        }
     }
 
     /// The message that [`advance`](Self::advance) stopped at, read back from the
@@ -215,6 +232,12 @@ macro_rules! accessors {
                 let count = self.core.submitted.len();
                 self.core.submitted.clear();
                 count
+            }
+
+            /// The QEMU version the greeting announced (`[major, minor, micro]`), unless
+            /// it came in the 0.12 text form or not at all.
+            pub fn qemu_version(&self) -> Option<[u64; 3]> {
+                self.core.qemu_version
             }
 
             /// Whether `oob` was enabled by the negotiation.

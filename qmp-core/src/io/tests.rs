@@ -839,3 +839,22 @@ fn a_write_cancelled_part_way_ends_the_session_loudly() {
         Err(Error::Misuse(ClientMisuse::NotReady(ClientState::Closed)))
     ));
 }
+
+/// An event larger than the whole queue still comes out of `next_event` when it waits
+/// for it; the same event arriving while a command waits is dropped and counted.
+#[test]
+fn an_event_larger_than_the_queue_is_handed_out_when_waited_for() {
+    let big = std::format!(
+        "{{\"timestamp\": {{\"seconds\": 1, \"microseconds\": 2}}, \"event\": \"BIG\", \"data\": {{\"x\": \"{}\"}}}}\r\n",
+        "b".repeat(300)
+    );
+    let input = [GREETING_OOB, NEGOTIATED, &big, &big, &reply(1)].concat();
+    for chunks in CHUNKINGS {
+        let mut conn: Conn<8, 64> = connect(&input, chunks);
+        assert_eq!(conn.qemu_version(), Some([10, 0, 2]));
+        assert_eq!(conn.next_event().unwrap().name, "BIG");
+        conn.execute(&Stop).unwrap();
+        assert_eq!(conn.events_dropped(), 1);
+        assert_eq!(conn.events_queued(), 0);
+    }
+}
