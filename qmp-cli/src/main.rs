@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod decode;
+mod events;
 mod exec;
 mod json;
 mod style;
@@ -58,6 +59,51 @@ enum Command {
     /// Run one command against a running QEMU and print its reply.
     #[command(after_help = EXEC_HELP)]
     Exec(ExecArgs),
+    /// Follow QEMU's events until interrupted, one readable line each.
+    #[command(after_help = EVENTS_HELP)]
+    Events(EventsArgs),
+}
+
+const EVENTS_HELP: &str = "\
+Each event is one line: the time QEMU stamped it (UTC, time of day), its name, and the
+fields of its data as key=value (nested members as a.b=value, addresses as host:port).
+Events keep coming until QEMU exits or you press Ctrl-C.
+
+--spice-sessions shows what qmp-core's SPICE session tracker makes of the SPICE events
+instead: a SPICE client opens one connection per channel; a session begins when its main
+channel is initialized (SPICE_INITIALIZED with channel-type 1) and ends when the main
+channel disconnects, whatever its other channels do; a connection that closes before its
+link (a port probe) is no session.
+
+Examples:
+  qmp events /tmp/qmp.sock
+  qmp events /tmp/qmp.sock --filter SHUTDOWN --filter 'BLOCK_JOB_*'
+  qmp events /tmp/qmp.sock --json | jq .data
+  qmp events /tmp/qmp.sock --spice-sessions
+
+Exit codes:
+  0   QEMU shut down (SHUTDOWN, then the connection closed), or stdout was closed
+  2   no connection, connection lost, timeout while connecting
+  64  wrong usage";
+
+#[derive(Args, Debug)]
+struct EventsArgs {
+    #[arg(help = TARGET_HELP)]
+    target: String,
+    /// Only these events (repeat, or separate with commas; case does not matter; a
+    /// trailing * matches any rest: 'SPICE_*').
+    #[arg(short, long, value_name = "NAME")]
+    filter: Vec<String>,
+    /// Each event as JSON on one line (JSON Lines), as QEMU sent it, compacted.
+    #[arg(long)]
+    json: bool,
+    /// Show SPICE sessions beginning and ending, as the SPICE session tracker sees them.
+    #[arg(long)]
+    spice_sessions: bool,
+    /// Seconds to wait for the connection and the greeting (0: for ever); events
+    /// themselves are waited for as long as they take.
+    #[arg(short, long, default_value_t = 10.0, value_name = "SECS")]
+    timeout: f64,
 }
 
 const TARGET_HELP: &str = "\
@@ -164,6 +210,15 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Decode(args) => run_decode(args),
+        Command::Events(args) => events::run(
+            &args.target,
+            &events::Filter::new(&args.filter),
+            events::Options {
+                json: args.json,
+                spice_sessions: args.spice_sessions,
+            },
+            timeout(args.timeout),
+        ),
         Command::Exec(args) => exec::run(
             &args.target,
             &args.command,
