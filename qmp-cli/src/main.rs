@@ -8,10 +8,12 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+mod catalog;
 mod decode;
 mod events;
 mod exec;
 mod json;
+mod shell;
 mod style;
 mod target;
 mod time;
@@ -62,6 +64,57 @@ enum Command {
     /// Follow QEMU's events until interrupted, one readable line each.
     #[command(after_help = EVENTS_HELP)]
     Events(EventsArgs),
+    /// An interactive QMP shell: line editing, history, completion, events between
+    /// prompts.
+    #[command(after_help = SHELL_HELP)]
+    Shell(ShellArgs),
+}
+
+const SHELL_HELP: &str = "\
+Type commands as at qmp-shell: NAME KEY=VALUE... (dotted keys for nested objects, JSON
+where a value starts with {, [ or \"), or QMP's own JSON. Tab completes command names
+(from query-commands), argument names and enum values (from query-qmp-schema).
+
+Inside the shell:
+  help                the command names
+  help CMD            CMD's arguments (NAME? is optional), their types, what it returns
+  transaction(        start a transaction: then one action per line (NAME KEY=VALUE...),
+                      and ) to send it; or all on one line, actions separated by commas:
+                      transaction( block-dirty-bitmap-add node=d0 name=b0, abort )
+  Ctrl-C              drop the line (or the transaction being typed)
+  Ctrl-D              leave
+
+Events are printed above the prompt as they come. History is kept in ~/.qmp_history
+(--history to choose, --no-history for none). With -H every line is an HMP command
+sent through human-monitor-command, and its text output is printed as it is.
+
+Exit codes:
+  0   left with Ctrl-D
+  2   no connection, connection lost, timeout
+  64  wrong usage";
+
+#[derive(Args, Debug)]
+struct ShellArgs {
+    #[arg(help = TARGET_HELP)]
+    target: String,
+    /// Print replies re-indented.
+    #[arg(short, long)]
+    pretty: bool,
+    /// HMP mode: send each line through human-monitor-command.
+    #[arg(short = 'H', long)]
+    hmp: bool,
+    /// Show each command as it is sent.
+    #[arg(short, long)]
+    verbose: bool,
+    /// Where to keep the history.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_history")]
+    history: Option<PathBuf>,
+    /// Keep no history.
+    #[arg(long)]
+    no_history: bool,
+    /// Seconds to wait for the connection, the greeting and each reply (0: for ever).
+    #[arg(short, long, default_value_t = 10.0, value_name = "SECS")]
+    timeout: f64,
 }
 
 const EVENTS_HELP: &str = "\
@@ -210,6 +263,25 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Decode(args) => run_decode(args),
+        Command::Shell(args) => {
+            let history = if args.no_history {
+                None
+            } else {
+                args.history.or_else(|| {
+                    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".qmp_history"))
+                })
+            };
+            shell::run(
+                &args.target,
+                shell::Options {
+                    pretty: args.pretty,
+                    hmp: args.hmp,
+                    verbose: args.verbose,
+                    history,
+                    timeout: timeout(args.timeout),
+                },
+            )
+        }
         Command::Events(args) => events::run(
             &args.target,
             &events::Filter::new(&args.filter),
