@@ -14,9 +14,11 @@
 //! - **One command at a time**: [`execute`](Connection::execute) (typed, decoded into
 //!   the command's return type), [`execute_oob`](Connection::execute_oob) (`exec-oob`),
 //!   [`execute_raw`](Connection::execute_raw) (by name, any [`Payload`](crate::encode::Payload)
-//!   as arguments, the reply raw) write the command and read until its reply.
+//!   as arguments, the reply raw) and [`execute_shell`](Connection::execute_shell) (a
+//!   line in the [human syntax](crate::shell)) write the command and read until its
+//!   reply.
 //! - **Pipelining**: [`submit`](Connection::submit) (and `submit_oob`, `submit_raw`,
-//!   `submit_raw_oob`) write a command and return its [`Ticket`] at once;
+//!   `submit_raw_oob`, `submit_shell`) write a command and return its [`Ticket`] at once;
 //!   [`next_reply`](Connection::next_reply) reads until the next reply to a submitted
 //!   command and hands it out as a [`Reply`] with its ticket, in the order the peer
 //!   answers (out-of-band replies overtake in-band ones). Up to `N` commands may be

@@ -5,13 +5,14 @@ use core::fmt;
 
 use embedded_io_async::{Read, Write};
 
-use super::driver::{Core, Outgoing, Raw, Typed, Wait};
+use super::driver::{Core, Outgoing, Raw, Shell, Typed, Wait};
 use super::error::{client_error, io_error, Error, PeerError};
 use super::{RawReply, Reply};
 use crate::encode::{Payload, Sink, Text};
 use crate::message::EventMessage;
 use crate::schema::commands::{Command, ReplyError};
 use crate::session::{ClientError, Ticket};
+use crate::shell::ShellCommand;
 
 /// The async twin of [`Connection`](super::Connection), over
 /// [`embedded_io_async::Read`] + [`embedded_io_async::Write`]: the same calls as
@@ -124,6 +125,35 @@ where
         let ticket = self.send(&raw).await?;
         self.wait(Wait::Reply(ticket)).await?;
         RawReply::from_message(self.core.last_message()?)
+    }
+
+    /// As [`Connection::execute_shell`](super::Connection::execute_shell).
+    pub async fn execute_shell(
+        &mut self,
+        command: &ShellCommand<'_>,
+    ) -> Result<RawReply<'_>, Error<T::Error>> {
+        self.core.begin()?;
+        self.core.nothing_submitted()?;
+        let ticket = self
+            .send(&Shell {
+                command,
+                oob: false,
+            })
+            .await?;
+        self.wait(Wait::Reply(ticket)).await?;
+        RawReply::from_message(self.core.last_message()?)
+    }
+
+    /// As [`Connection::submit_shell`](super::Connection::submit_shell).
+    pub async fn submit_shell(
+        &mut self,
+        command: &ShellCommand<'_>,
+    ) -> Result<Ticket, Error<T::Error>> {
+        self.submit_outgoing(&Shell {
+            command,
+            oob: false,
+        })
+        .await
     }
 
     /// As [`Connection::submit`](super::Connection::submit).

@@ -4,13 +4,14 @@ use core::fmt;
 
 use embedded_io::{Read, Write};
 
-use super::driver::{Core, Outgoing, Raw, Typed, Wait};
+use super::driver::{Core, Outgoing, Raw, Shell, Typed, Wait};
 use super::error::{client_error, io_error, write_error, Error, PeerError};
 use super::{RawReply, Reply};
 use crate::encode::{EncodeError, Payload, Sink, Text, WriteError};
 use crate::message::EventMessage;
 use crate::schema::commands::{Command, ReplyError};
 use crate::session::{Client, ClientError, Ticket};
+use crate::shell::ShellCommand;
 
 /// A blocking QMP client connection over the transport `T`, reading through a
 /// [`Framer`](crate::frame::Framer) over the caller's buffer `B`, with `N` pending
@@ -86,6 +87,44 @@ where
         let ticket = self.send(|client, sink| raw.issue(client, sink))?;
         self.wait(Wait::Reply(ticket))?;
         RawReply::from_message(self.core.last_message()?)
+    }
+
+    /// Send a command typed in the [human syntax](crate::shell) and read until its
+    /// reply, which comes back raw (as [`execute_raw`](Self::execute_raw)).
+    ///
+    /// ```
+    /// # use qmp_core::io::{Connection, RawReply};
+    /// use qmp_core::shell::ShellCommand;
+    /// # fn run<T: embedded_io::Read + embedded_io::Write>(qmp: &mut Connection<T, [u8; 4096]>)
+    /// # -> Result<(), qmp_core::io::Error<T::Error>> where T::Error: 'static {
+    /// let line = ShellCommand::parse(r#"human-monitor-command command-line="info version""#)
+    ///     .expect("a valid line");
+    /// if let RawReply::Return(ret) = qmp.execute_shell(&line)? {
+    ///     println!("{}", ret.value.as_json_str().map(|s| s.to_string()).unwrap_or_default());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn execute_shell(
+        &mut self,
+        command: &ShellCommand<'_>,
+    ) -> Result<RawReply<'_>, Error<T::Error>> {
+        self.core.begin()?;
+        self.core.nothing_submitted()?;
+        let shell = Shell {
+            command,
+            oob: false,
+        };
+        let ticket = self.send(|client, sink| shell.issue(client, sink))?;
+        self.wait(Wait::Reply(ticket))?;
+        RawReply::from_message(self.core.last_message()?)
+    }
+
+    /// [`submit`](Self::submit) a command typed in the human syntax.
+    pub fn submit_shell(&mut self, command: &ShellCommand<'_>) -> Result<Ticket, Error<T::Error>> {
+        self.submit_outgoing(&Shell {
+            command,
+            oob: false,
+        })
     }
 
     /// Send the typed command `command` without waiting for its reply: pipelining.

@@ -13,6 +13,7 @@ use crate::frame::{Frame, Framer};
 use crate::message::{EventMessage, Message, QemuVersion};
 use crate::schema::commands::Command;
 use crate::session::{Client, ClientError, ClientOutcome, Ticket};
+use crate::shell::ShellCommand;
 
 /// What a read loop waits for.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -369,6 +370,39 @@ impl<P: Payload> Outgoing for Raw<'_, P> {
             encode::command_oob(sink, self.name, &self.arguments, id)
         } else {
             encode::command(sink, self.name, &self.arguments, id)
+        }
+    }
+}
+
+/// A command typed in the human syntax.
+pub(super) struct Shell<'c, 'l> {
+    pub(super) command: &'c ShellCommand<'l>,
+    pub(super) oob: bool,
+}
+
+impl Outgoing for Shell<'_, '_> {
+    fn issue<S: Sink + ?Sized, const N: usize>(
+        &self,
+        client: &mut Client<N>,
+        sink: &mut S,
+    ) -> Result<Ticket, ClientError<S::Error>> {
+        if self.oob {
+            client.execute_shell_oob(self.command, sink)
+        } else {
+            client.execute_shell(self.command, sink)
+        }
+    }
+
+    fn rewrite<S: Sink + ?Sized>(
+        &self,
+        sink: &mut S,
+        ticket: Ticket,
+    ) -> Result<(), EncodeError<S::Error>> {
+        let id = Some(Id::U64(ticket.id()));
+        if self.oob {
+            self.command.encode_oob(sink, id)
+        } else {
+            self.command.encode(sink, id)
         }
     }
 }

@@ -858,3 +858,38 @@ fn an_event_larger_than_the_queue_is_handed_out_when_waited_for() {
         assert_eq!(conn.events_queued(), 0);
     }
 }
+
+#[test]
+fn shell_lines_go_out_as_commands() {
+    let version = "{\"return\": \"10.0.2\\r\\n\", \"id\": 1}\r\n";
+    let input = [GREETING_OOB, NEGOTIATED, version, &reply(2)].concat();
+    for chunks in CHUNKINGS {
+        let line = crate::shell::ShellCommand::parse(
+            r#"human-monitor-command command-line="info version""#,
+        )
+        .unwrap();
+        let mut conn: Conn = connect(&input, chunks);
+        match conn.execute_shell(&line).unwrap() {
+            RawReply::Return(ret) => assert_eq!(ret.value.as_json_str().unwrap(), "10.0.2\r\n"),
+            other => panic!("{other:?}"),
+        }
+        let stop = crate::shell::ShellCommand::parse("stop").unwrap();
+        let ticket = conn.submit_shell(&stop).unwrap();
+        assert_eq!(conn.next_reply().unwrap().ticket, ticket);
+        assert!(conn.transport().output().ends_with(
+            r#"{"execute":"human-monitor-command","arguments":{"command-line":"info version"},"id":1}{"execute":"stop","id":2}"#
+        ));
+
+        let mut conn: AsyncConn = ready(AsyncConnection::connect(
+            Scripted::new(&input, chunks),
+            [0; 512],
+        ))
+        .unwrap();
+        assert!(matches!(
+            ready(conn.execute_shell(&line)),
+            Ok(RawReply::Return(_))
+        ));
+        let ticket = ready(conn.submit_shell(&stop)).unwrap();
+        assert_eq!(ready(conn.next_reply()).unwrap().ticket, ticket);
+    }
+}

@@ -8,6 +8,7 @@ use crate::encode::{self, EncodeError, Id, Payload, Sink, Text};
 use crate::frame::{Frame, FrameError};
 use crate::message::{ErrorReply, EventMessage, Greeting, Message, MessageError};
 use crate::schema::commands::{Command, QmpCapabilities, QmpCapability, ReplyError};
+use crate::shell::ShellCommand;
 
 /// What the client holds for a command it sent: the id it wrote, as a receipt.
 ///
@@ -454,6 +455,46 @@ impl<const N: usize> Client<N> {
         self.send(true, sink, |sink, id| {
             encode::command_oob(sink, name, arguments, Some(id))
         })
+    }
+
+    /// Write a command typed in the [human syntax](crate::shell) (`execute`), as
+    /// [`execute`](Self::execute) does.
+    ///
+    /// ```
+    /// use qmp_core::shell::ShellCommand;
+    /// # use qmp_core::session::{Client, ClientOutcome};
+    /// # use qmp_core::frame::Framer;
+    /// # let mut client: Client = Client::new();
+    /// # let mut framer = Framer::new([0u8; 256]);
+    /// # framer.feed(br#"{"QMP": {"version": {"qemu": {"micro": 2, "minor": 0, "major": 10}, "package": ""}, "capabilities": []}}{"return": {}, "id": 0}"#, |item| {
+    /// #     if let ClientOutcome::Greeting(_) = client.handle(item) {
+    /// #         client.negotiate(false, &mut heapless::Vec::<u8, 128>::new()).unwrap();
+    /// #     }
+    /// # });
+    /// let mut out = heapless::Vec::<u8, 128>::new();
+    /// let line = ShellCommand::parse("device_del id=net0")?;
+    /// let ticket = client.execute_shell(&line, &mut out)?;
+    /// assert_eq!(&out[..], br#"{"execute":"device_del","arguments":{"id":"net0"},"id":1}"#);
+    /// # assert!(client.is_pending(ticket));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn execute_shell<S: Sink + ?Sized>(
+        &mut self,
+        command: &ShellCommand<'_>,
+        sink: &mut S,
+    ) -> Result<Ticket, ClientError<S::Error>> {
+        self.send(false, sink, |sink, id| command.encode(sink, Some(id)))
+    }
+
+    /// [`execute_shell`](Self::execute_shell) out of band (`exec-oob`). Needs `oob`
+    /// enabled; whether the server allows the command out of band is for the server to
+    /// say.
+    pub fn execute_shell_oob<S: Sink + ?Sized>(
+        &mut self,
+        command: &ShellCommand<'_>,
+        sink: &mut S,
+    ) -> Result<Ticket, ClientError<S::Error>> {
+        self.send(true, sink, |sink, id| command.encode_oob(sink, Some(id)))
     }
 
     /// Write the byte that resets the server's JSON parser (`0xFF`, see
