@@ -155,3 +155,19 @@ fn wrong_usage_exits_64() {
     let err = one_line(&qmp(&["frobnicate"]), 64);
     assert!(err.contains("frobnicate"), "{err}");
 }
+
+#[test]
+fn events_and_shell_unreachable_exit_2() {
+    for sub in ["events", "shell"] {
+        let err = one_line(&qmp(&[sub, "/nonexistent/qmp.sock"]), 2);
+        assert!(
+            err.contains("cannot connect to /nonexistent/qmp.sock"),
+            "{sub}: {err}"
+        );
+        let err = one_line(&qmp(&[sub, "nowhere"]), 64);
+        assert!(
+            err.contains("neither a unix socket path nor HOST:PORT"),
+            "{sub}: {err}"
+        );
+    }
+}

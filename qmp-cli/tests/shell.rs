@@ -181,3 +181,25 @@ fn shell_hmp_mode() {
     expect(&mut shell, "(HMP) ");
     assert_eq!(leave(shell), 0);
 }
+
+#[test]
+fn shell_says_when_qemu_goes_away() {
+    let Some((qemu, path)) = qemu_unix(|_| Vec::new()) else {
+        return;
+    };
+    let mut shell = spawn(&["shell", path.to_str().unwrap(), "--no-history"], false);
+    expect(&mut shell, "(QEMU) ");
+    // Killed while the shell waits at its prompt: said at once, above the prompt.
+    drop(qemu);
+    expect(
+        &mut shell,
+        "qmp: QEMU closed the connection while waiting for events",
+    );
+    // The next command gets the failure, and the shell ends with exit code 2.
+    shell.send_line("query-status").unwrap();
+    shell.expect(Eof).unwrap();
+    match shell.get_process_mut().wait().unwrap() {
+        expectrl::process::unix::WaitStatus::Exited(_, code) => assert_eq!(code, 2),
+        other => panic!("{other:?}"),
+    }
+}
