@@ -50,19 +50,38 @@ pub fn format_value(value: RawJson<'_>, layout: Layout, hmp: bool) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Send `command`, wait for its reply; the reply or the failure, as the shell and
-/// `exec` print them.
-pub fn run_one<'q>(qmp: &'q mut Qmp, command: &Typed) -> Result<RawReply<'q>, String> {
+/// Why a command got no reply.
+#[derive(Debug)]
+pub struct Failure {
+    /// One line for the user.
+    pub message: String,
+    /// Only the wait timed out: the connection is still usable (a late reply will be
+    /// counted and dropped).
+    pub timed_out: bool,
+}
+
+/// Send `command`, wait for its reply; the reply or why there is none.
+pub fn run_one<'q>(qmp: &'q mut Qmp, command: &Typed) -> Result<RawReply<'q>, Failure> {
+    // One command at a time: a command submitted before is one whose reply timed out.
+    // Nobody will collect it now; if its reply still comes, it is dropped rather than
+    // taken for this command's.
+    qmp.abandon_submitted();
     let ticket = if command.oob() {
         qmp.submit_raw_oob(command.name(), command.arguments())
     } else {
         qmp.submit_raw(command.name(), command.arguments())
     };
     let while_ = format!("waiting for the reply to {}", command.name());
-    ticket.map_err(|e| target::describe(&e, &while_))?;
+    let failure = |e: &target::QmpError| Failure {
+        message: target::describe(e, &while_),
+        timed_out: matches!(e, qmp_core::io::Error::Timeout),
+    };
+    if let Err(e) = ticket {
+        return Err(failure(&e));
+    }
     match qmp.next_reply() {
         Ok(reply) => Ok(reply.reply),
-        Err(e) => Err(target::describe(&e, &while_)),
+        Err(e) => Err(failure(&e)),
     }
 }
 
@@ -125,7 +144,7 @@ pub fn run(
             exit::QMP_ERROR
         }
         Err(e) => {
-            crate::complain(&format!("{target}: {e}"));
+            crate::complain(&format!("{target}: {}", e.message));
             exit::FAILURE
         }
     }

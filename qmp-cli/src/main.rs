@@ -2,6 +2,8 @@
 //!
 //! See `qmp --help` and `qmp help SUBCOMMAND`; the exit codes are in [`exit`].
 
+#![forbid(unsafe_code)]
+
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;

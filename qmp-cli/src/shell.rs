@@ -389,8 +389,12 @@ fn serve(
                         }
                         Answer::Refused(text)
                     }
+                    // A reply late beyond the timeout: say so, and go on.
+                    Err(e) if e.timed_out => {
+                        Answer::Refused(format!("{} (try a longer --timeout)", e.message))
+                    }
                     Err(e) => {
-                        let _ = answers.send(Answer::Failed(e.clone()));
+                        let _ = answers.send(Answer::Failed(e.message));
                         return None;
                     }
                 };

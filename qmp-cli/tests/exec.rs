@@ -171,3 +171,20 @@ fn events_and_shell_unreachable_exit_2() {
         );
     }
 }
+
+#[test]
+fn a_reply_that_never_comes_times_out_with_exit_2() {
+    let scratch = common::Scratch::new("no-reply");
+    let path = scratch.0.join("qmp.sock");
+    let _peer = common::scripted_peer(&path, |_| None);
+    let started = std::time::Instant::now();
+    let err = one_line(
+        &qmp(&["exec", "-t", "0.5", path.to_str().unwrap(), "query-status"]),
+        2,
+    );
+    assert!(
+        err.contains("timed out while waiting for the reply to query-status"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

@@ -203,3 +203,37 @@ fn shell_says_when_qemu_goes_away() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn shell_goes_on_after_a_reply_times_out() {
+    let scratch = common::Scratch::new("late-reply");
+    let path = scratch.0.join("qmp.sock");
+    let _peer = common::scripted_peer(&path, |name| match name {
+        "query-commands" => Some((
+            Duration::ZERO,
+            r#"[{"name": "slow"}, {"name": "fast"}]"#.into(),
+        )),
+        "query-qmp-schema" => Some((Duration::ZERO, "[]".into())),
+        "slow" => Some((Duration::from_millis(1500), r#""late""#.into())),
+        _ => Some((Duration::ZERO, r#""on time""#.into())),
+    });
+    let mut shell = spawn(
+        &["shell", "-t", "0.5", path.to_str().unwrap(), "--no-history"],
+        false,
+    );
+    let banner = expect(&mut shell, "(QEMU) ");
+    assert!(banner.contains("(2 commands)"), "{banner}");
+    shell.send_line("slow").unwrap();
+    expect(
+        &mut shell,
+        "timed out while waiting for the reply to slow (try a longer --timeout)",
+    );
+    expect(&mut shell, "(QEMU) ");
+    // The late reply arrives meanwhile and is not taken for the next command's.
+    std::thread::sleep(Duration::from_millis(1500));
+    shell.send_line("fast").unwrap();
+    let before = expect(&mut shell, "\"on time\"");
+    assert!(!before.contains("late"), "{before}");
+    expect(&mut shell, "(QEMU) ");
+    assert_eq!(leave(shell), 0);
+}
