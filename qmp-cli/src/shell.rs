@@ -17,7 +17,7 @@ use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
-use rustyline::{Context, Editor, ExternalPrinter, Helper};
+use rustyline::{CompletionType, Config, Context, Editor, ExternalPrinter, Helper};
 
 use crate::catalog::Catalog;
 use crate::events::event_line;
@@ -139,7 +139,14 @@ pub fn run(target: &str, options: Options) -> u8 {
     );
     drop(schema);
 
-    let mut editor: Editor<Completion, DefaultHistory> = match Editor::new() {
+    // Tab as in bash: the common prefix, then the list on a second Tab.
+    let config = Config::builder()
+        .completion_type(CompletionType::List)
+        .max_history_size(10_000)
+        .and_then(|b| b.history_ignore_dups(true))
+        .map(|b| b.build());
+    let editor = config.and_then(Editor::with_config);
+    let mut editor: Editor<Completion, DefaultHistory> = match editor {
         Ok(e) => e,
         Err(e) => {
             crate::complain(&format!("cannot start the line editor: {e}"));
