@@ -299,6 +299,7 @@ pub(super) trait Outgoing {
     ) -> Result<Ticket, ClientError<S::Error>>;
 
     /// Write the same bytes again for `ticket`.
+    #[cfg_attr(not(feature = "async"), allow(dead_code))]
     fn rewrite<S: Sink + ?Sized>(
         &self,
         sink: &mut S,
