@@ -1,0 +1,634 @@
+//! Pipelined commands against a real QEMU: commands per second, and the client's own
+//! CPU time per command, for qmp-core and for a line-splitting serde_json client
+//! written the way users write one today, over the same kind of socket to the same
+//! QEMU.
+//!
+//! The bench starts `qemu-system-x86_64 -machine none -nodefaults -display none -qmp
+//! unix:DIR/qmp.sock,server=on,wait=off` in a temporary folder of its own (killed,
+//! reaped and removed when the bench ends, also when it panics). Without QEMU on
+//! `PATH` it prints why and does nothing, unless `CI=true`, where it fails
+//! (`scripts/install-qemu` installs QEMU 10).
+//!
+//! # What one iteration is
+//!
+//! A batch of [`BATCH`] `query-status` commands, kept [`IN_FLIGHT`] in flight: submit
+//! until 8 are pending, then for each reply that comes back submit one more, and at the
+//! end collect the last 8. Every reply is checked: it must be the `return` of a
+//! command of this batch, and its `status` is read. `Throughput::Elements` is the
+//! batch size, so criterion's `elem/s` are commands per second.
+//!
+//! Each client negotiates the same way (`qmp_capabilities` with `oob` enabled, which
+//! is what qmp-core's connection does when QEMU offers it; with `oob` on, QEMU queues
+//! up to 8 in-band commands per monitor), writes each command with one write, reads
+//! through an 8 KiB buffer, and has a fresh connection of its own (QEMU serves one
+//! client per socket at a time: each client connects before its benchmark and closes
+//! after it).
+//!
+//! # The clients
+//!
+//! - `qmp/blocking`: qmp-core's sans-IO [`Client`] driven over a blocking
+//!   [`UnixStream`]: each command encoded with [`Client::execute`] into a stack buffer
+//!   and written at once, replies read straight into the [`Framer`]'s spare room
+//!   and decoded typed (`QueryStatus` → `StatusInfo`). No allocation per command.
+//! - `serde_json/lines`: the usual hand-written client. A `BufReader` over the socket
+//!   and `read_line` into a reused `String`; every line parsed with
+//!   `serde_json::from_str::<serde_json::Value>`; events skipped; replies matched to
+//!   their command by `id` (a counter) in a `HashMap`; each command serialised from a
+//!   `#[derive(Serialize)]` struct with `serde_json::to_writer` plus `\n` into a
+//!   `BufWriter` that is flushed once per command.
+//!
+//! # The two measures
+//!
+//! The same functions run in two criterion groups:
+//!
+//! - `pipeline_wall`: wall-clock time per batch (criterion's own measurement). QEMU
+//!   sets the pace here: with a client that keeps up, this is QEMU's ceiling.
+//! - `pipeline_cpu`: the CPU time the benchmark's thread spent per batch
+//!   ([`ThreadCpuTime`], `CLOCK_THREAD_CPUTIME_ID`): the client's own cost, in user
+//!   and kernel mode (its system calls included), whatever QEMU and the rest of the
+//!   machine do meanwhile. Criterion sizes its samples by the measured value, so
+//!   this group's measurement time is CPU time, and takes correspondingly longer on
+//!   the wall clock.
+//!
+//! "% of one core" is CPU time over wall time per command. At the end the bench prints
+//! it for each client, with commands per second and CPU µs per command, over every
+//! batch it ran (both groups, warm-up included); `benches/ratios.py` computes the same
+//! from criterion's medians.
+//!
+//! Reproduce: `cargo bench -p qmp-benches --bench pipeline` (about a minute and a
+//! half), then `python3 benches/ratios.py`.
+
+// One `unsafe` call, `clock_gettime`, in `thread_cpu_time`; nowhere else.
+#![deny(unsafe_code)]
+
+use std::collections::HashMap;
+use std::fs;
+use std::hint::black_box;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
+use qmp_core::encode::SliceSink;
+use qmp_core::frame::Framer;
+use qmp_core::schema::commands::{Command as _, QueryStatus};
+use qmp_core::session::{Client, ClientOutcome, Ticket};
+use serde::Serialize;
+
+/// Commands per iteration.
+const BATCH: u64 = 1000;
+/// Commands kept in flight: qmp-core's default pending table, and QEMU's in-band
+/// queue with `oob` on.
+const IN_FLIGHT: usize = 8;
+/// Each client's read buffer.
+const READ_BUF: usize = 8 * 1024;
+/// The emulator, looked up on `PATH`.
+const QEMU: &str = "qemu-system-x86_64";
+/// How long any wait may take (QEMU answers in milliseconds; this bounds a failure).
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+// ---------------------------------------------------------------------------------
+// The thread's CPU time as a criterion measurement.
+
+/// The calling thread's CPU time so far (user + system), from
+/// `clock_gettime(CLOCK_THREAD_CPUTIME_ID)`.
+#[allow(unsafe_code)]
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable `timespec` for the duration of the call, and
+    // CLOCK_THREAD_CPUTIME_ID is a clock every Linux and BSD provides.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// A criterion [`Measurement`]: the CPU time of the thread that runs the benchmark
+/// (criterion runs the routine on the calling thread). Values are nanoseconds of CPU
+/// time; throughputs are per CPU-second.
+struct ThreadCpuTime;
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = Duration;
+    type Value = Duration;
+
+    fn start(&self) -> Duration {
+        thread_cpu_time()
+    }
+
+    fn end(&self, start: Duration) -> Duration {
+        thread_cpu_time().saturating_sub(start)
+    }
+
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    fn to_f64(&self, value: &Duration) -> f64 {
+        value.as_nanos() as f64
+    }
+
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &CpuFormatter
+    }
+}
+
+/// Formats CPU nanoseconds as CPU time, and throughputs per CPU-second.
+struct CpuFormatter;
+
+impl ValueFormatter for CpuFormatter {
+    fn scale_values(&self, typical: f64, values: &mut [f64]) -> &'static str {
+        let (factor, unit) = if typical < 1e3 {
+            (1.0, "ns CPU")
+        } else if typical < 1e6 {
+            (1e-3, "µs CPU")
+        } else if typical < 1e9 {
+            (1e-6, "ms CPU")
+        } else {
+            (1e-9, "s CPU")
+        };
+        for value in values {
+            *value *= factor;
+        }
+        unit
+    }
+
+    fn scale_throughputs(
+        &self,
+        typical: f64,
+        throughput: &Throughput,
+        values: &mut [f64],
+    ) -> &'static str {
+        let (per_iteration, units) = match *throughput {
+            Throughput::Elements(n) | Throughput::ElementsAndBytes { elements: n, .. } => (
+                n as f64,
+                ["elem/CPU-s", "Kelem/CPU-s", "Melem/CPU-s", "Gelem/CPU-s"],
+            ),
+            Throughput::Bytes(n) | Throughput::BytesDecimal(n) => {
+                (n as f64, ["B/CPU-s", "KB/CPU-s", "MB/CPU-s", "GB/CPU-s"])
+            }
+            Throughput::Bits(n) => (n as f64, ["b/CPU-s", "Kb/CPU-s", "Mb/CPU-s", "Gb/CPU-s"]),
+        };
+        let rate = per_iteration * 1e9 / typical;
+        let (divisor, unit) = if rate < 1e3 {
+            (1.0, units[0])
+        } else if rate < 1e6 {
+            (1e3, units[1])
+        } else if rate < 1e9 {
+            (1e6, units[2])
+        } else {
+            (1e9, units[3])
+        };
+        for value in values {
+            *value = per_iteration * 1e9 / *value / divisor;
+        }
+        unit
+    }
+
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// QEMU.
+
+/// A running QEMU with one QMP monitor on a unix socket in a temporary folder of its
+/// own; killed, reaped and its folder removed on drop.
+struct Qemu {
+    child: Child,
+    dir: PathBuf,
+    socket: PathBuf,
+}
+
+impl Qemu {
+    /// Start QEMU and wait until its monitor accepts. `None` when QEMU is not
+    /// installed and `CI` is not `true` (the bench is then skipped); panics when it
+    /// is missing with `CI=true`, or when it does not come up.
+    fn start() -> Option<Self> {
+        if let Err(e) = Command::new(QEMU)
+            .arg("--version")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+        {
+            let why = format!("{QEMU} cannot be run ({e})");
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("pipeline bench: {why}, and CI=true: install it with scripts/install-qemu");
+            }
+            eprintln!(
+                "pipeline bench: skipped: {why}. It needs a real QEMU: run scripts/install-qemu \
+                 (or set CI=true to make this a failure)."
+            );
+            return None;
+        }
+        // Unix socket paths are limited to 107 bytes: fall back to /tmp when TMPDIR is
+        // deep.
+        let mut base = std::env::temp_dir();
+        if base.as_os_str().len() > 60 {
+            base = PathBuf::from("/tmp");
+        }
+        let dir = base.join(format!("qmp-pipeline-bench-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+        let socket = dir.join("qmp.sock");
+        let stderr = fs::File::create(dir.join("stderr")).expect("creating QEMU's stderr file");
+        let child = Command::new(QEMU)
+            .args([
+                "-machine",
+                "none",
+                "-nodefaults",
+                "-display",
+                "none",
+                "-qmp",
+            ])
+            .arg(format!("unix:{},server=on,wait=off", socket.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {QEMU}: {e}"));
+        let mut qemu = Self { child, dir, socket };
+        let deadline = Instant::now() + TIMEOUT;
+        // Wait for the socket to appear. Connecting to test it would take QEMU's one
+        // client slot until QEMU sees the test connection close.
+        while !qemu.socket.exists() {
+            if let Some(status) = qemu.child.try_wait().expect("polling QEMU") {
+                panic!(
+                    "{QEMU} exited ({status}) before listening:\n{}",
+                    qemu.stderr()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{QEMU} did not listen within {TIMEOUT:?}:\n{}",
+                qemu.stderr()
+            );
+            thread::sleep(Duration::from_millis(5));
+        }
+        Some(qemu)
+    }
+
+    fn stderr(&self) -> String {
+        fs::read_to_string(self.dir.join("stderr")).unwrap_or_default()
+    }
+
+    /// Connect to the monitor, retrying while QEMU is still setting it up; read and
+    /// write timeouts of [`TIMEOUT`].
+    fn connect(&self) -> UnixStream {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            match UnixStream::connect(&self.socket) {
+                Ok(stream) => {
+                    stream
+                        .set_read_timeout(Some(TIMEOUT))
+                        .expect("read timeout");
+                    stream
+                        .set_write_timeout(Some(TIMEOUT))
+                        .expect("write timeout");
+                    return stream;
+                }
+                Err(e) => {
+                    assert!(
+                        Instant::now() < deadline,
+                        "connecting to {}: {e}",
+                        self.socket.display()
+                    );
+                    thread::sleep(Duration::from_millis(5));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Qemu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// The clients.
+
+/// A pipelining client: submit without waiting, collect replies in any order.
+trait Pipeline {
+    /// Write one `query-status`.
+    fn submit(&mut self);
+    /// Read until the reply to one submitted command; check it and return its status
+    /// name's length (something read from the reply, so the decoding is not skipped).
+    fn next_reply(&mut self) -> usize;
+}
+
+/// Run `n` commands through `client`, [`IN_FLIGHT`] at a time. Returns a checksum
+/// of what the replies said.
+fn batch(client: &mut impl Pipeline, n: u64) -> usize {
+    let mut submitted = 0;
+    let mut answered = 0;
+    let mut sum = 0;
+    while answered < n {
+        while submitted < n && submitted - answered < IN_FLIGHT as u64 {
+            client.submit();
+            submitted += 1;
+        }
+        sum += client.next_reply();
+        answered += 1;
+    }
+    sum
+}
+
+/// qmp-core's sans-IO session client over a blocking unix socket.
+struct QmpSession {
+    stream: UnixStream,
+    framer: Framer<Box<[u8]>>,
+    client: Client<IN_FLIGHT>,
+}
+
+impl QmpSession {
+    fn connect(qemu: &Qemu) -> Self {
+        let mut this = Self {
+            stream: qemu.connect(),
+            framer: Framer::new(vec![0; READ_BUF].into_boxed_slice()),
+            client: Client::new(),
+        };
+        // Greeting, then negotiation.
+        this.read_until(|outcome| matches!(outcome, ClientOutcome::Greeting(_)));
+        let mut out = [0u8; 128];
+        let mut sink = SliceSink::new(&mut out);
+        let oob = this.client.negotiate(true, &mut sink).expect("negotiating");
+        assert!(oob, "QEMU offers oob");
+        let written = sink.written().len();
+        this.stream.write_all(&out[..written]).expect("writing");
+        this.read_until(|outcome| matches!(outcome, ClientOutcome::Negotiated { oob: true }));
+        this
+    }
+
+    /// Hand framer items to the client until `done` says so; returns what `done`
+    /// returned `Some` for.
+    fn read_until_with<R>(&mut self, mut done: impl FnMut(ClientOutcome<'_>) -> Option<R>) -> R {
+        loop {
+            while let Some(item) = self.framer.next() {
+                if let Some(r) = done(self.client.handle(item)) {
+                    return r;
+                }
+            }
+            let n = self.stream.read(self.framer.spare_mut()).expect("reading");
+            assert!(n > 0, "QEMU closed the connection");
+            self.framer.commit(n);
+        }
+    }
+
+    fn read_until(&mut self, mut done: impl FnMut(&ClientOutcome<'_>) -> bool) {
+        self.read_until_with(|outcome| {
+            assert!(
+                !matches!(
+                    outcome,
+                    ClientOutcome::Framing(_)
+                        | ClientOutcome::NotQmp(_)
+                        | ClientOutcome::Unexpected(_)
+                ),
+                "unexpected: {outcome:?}"
+            );
+            done(&outcome).then_some(())
+        })
+    }
+}
+
+impl Pipeline for QmpSession {
+    fn submit(&mut self) {
+        let mut out = [0u8; 64];
+        let mut sink = SliceSink::new(&mut out);
+        let _: Ticket = self
+            .client
+            .execute(&QueryStatus, &mut sink)
+            .expect("submitting");
+        let written = sink.written().len();
+        self.stream.write_all(&out[..written]).expect("writing");
+    }
+
+    fn next_reply(&mut self) -> usize {
+        self.read_until_with(|outcome| match outcome {
+            ClientOutcome::Reply { message, .. } => {
+                let status = QueryStatus::decode_reply(&message).expect("a query-status reply");
+                let state = status.status.as_str().expect("a run state QEMU documents");
+                Some(state.len())
+            }
+            ClientOutcome::Event(_) => None,
+            other => panic!("unexpected: {other:?}"),
+        })
+    }
+}
+
+/// A command as the serde_json client writes it.
+#[derive(Serialize)]
+struct Execute<'a> {
+    execute: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arguments: Option<serde_json::Value>,
+    id: u64,
+}
+
+/// The usual line-splitting serde_json client.
+struct SerdeLines {
+    reader: BufReader<UnixStream>,
+    writer: BufWriter<UnixStream>,
+    line: String,
+    next_id: u64,
+    /// Pending commands by id: the command's name.
+    pending: HashMap<u64, &'static str>,
+}
+
+impl SerdeLines {
+    fn connect(qemu: &Qemu) -> Self {
+        let stream = qemu.connect();
+        let mut this = Self {
+            reader: BufReader::with_capacity(READ_BUF, stream.try_clone().expect("cloning")),
+            writer: BufWriter::new(stream),
+            line: String::new(),
+            next_id: 0,
+            pending: HashMap::new(),
+        };
+        let greeting = this.read_message();
+        assert!(greeting.get("QMP").is_some(), "not a greeting: {greeting}");
+        this.send(
+            "qmp_capabilities",
+            Some(serde_json::json!({ "enable": ["oob"] })),
+        );
+        let reply = this.reply();
+        assert!(
+            reply.1.get("return").is_some(),
+            "negotiation refused: {}",
+            reply.1
+        );
+        this
+    }
+
+    fn read_message(&mut self) -> serde_json::Value {
+        self.line.clear();
+        let n = self.reader.read_line(&mut self.line).expect("reading");
+        assert!(n > 0, "QEMU closed the connection");
+        serde_json::from_str(&self.line).expect("QEMU sends JSON")
+    }
+
+    fn send(&mut self, execute: &'static str, arguments: Option<serde_json::Value>) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let command = Execute {
+            execute,
+            arguments,
+            id,
+        };
+        serde_json::to_writer(&mut self.writer, &command).expect("writing");
+        self.writer.write_all(b"\n").expect("writing");
+        self.writer.flush().expect("writing");
+        self.pending.insert(id, execute);
+    }
+
+    /// The next reply to a pending command, with that command's name.
+    fn reply(&mut self) -> (&'static str, serde_json::Value) {
+        loop {
+            let message = self.read_message();
+            if message.get("event").is_some() {
+                continue;
+            }
+            let id = message.get("id").and_then(serde_json::Value::as_u64);
+            if let Some(name) = id.and_then(|id| self.pending.remove(&id)) {
+                return (name, message);
+            }
+            panic!("a reply nobody waits for: {message}");
+        }
+    }
+}
+
+impl Pipeline for SerdeLines {
+    fn submit(&mut self) {
+        self.send("query-status", None);
+    }
+
+    fn next_reply(&mut self) -> usize {
+        let (name, reply) = self.reply();
+        assert_eq!(name, "query-status");
+        let status = reply
+            .get("return")
+            .and_then(|r| r.get("status"))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_else(|| panic!("not a query-status return: {reply}"));
+        status.len()
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Running them.
+
+/// Wall and CPU time over every batch a client ran, for the closing summary.
+#[derive(Default)]
+struct Tally {
+    commands: u64,
+    wall: Duration,
+    cpu: Duration,
+}
+
+impl Tally {
+    /// Run one batch on `client`, counting it.
+    fn batch(&mut self, client: &mut impl Pipeline) -> usize {
+        let (wall, cpu) = (Instant::now(), thread_cpu_time());
+        let sum = batch(client, BATCH);
+        self.cpu += thread_cpu_time().saturating_sub(cpu);
+        self.wall += wall.elapsed();
+        self.commands += BATCH;
+        sum
+    }
+}
+
+/// The clients in the order they are benchmarked.
+const CLIENTS: [&str; 2] = ["qmp/blocking", "serde_json/lines"];
+
+/// Benchmark every client in `group`, each over a fresh connection.
+fn run_clients<M: Measurement>(
+    group: &mut BenchmarkGroup<'_, M>,
+    qemu: &Qemu,
+    tallies: &mut [Tally; CLIENTS.len()],
+) {
+    let [qmp, serde] = tallies;
+    let mut client = QmpSession::connect(qemu);
+    group.bench_function(CLIENTS[0], |b| b.iter(|| black_box(qmp.batch(&mut client))));
+    drop(client);
+
+    let mut client = SerdeLines::connect(qemu);
+    group.bench_function(CLIENTS[1], |b| {
+        b.iter(|| black_box(serde.batch(&mut client)))
+    });
+    drop(client);
+}
+
+fn main() {
+    let Some(qemu) = Qemu::start() else {
+        return;
+    };
+    let mut tallies: [Tally; CLIENTS.len()] = Default::default();
+
+    let mut wall: Criterion<WallTime> = Criterion::default().configure_from_args();
+    {
+        let mut group = wall.benchmark_group("pipeline_wall");
+        group
+            .throughput(Throughput::Elements(BATCH))
+            .sampling_mode(SamplingMode::Flat)
+            .sample_size(10)
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(4));
+        run_clients(&mut group, &qemu, &mut tallies);
+        group.finish();
+    }
+
+    // Measured in CPU time: 0.1 s of the client's CPU is 20 s of wall clock for a
+    // client that needs 0.5 % of a core.
+    let mut cpu = Criterion::default()
+        .with_measurement(ThreadCpuTime)
+        .configure_from_args();
+    {
+        let mut group = cpu.benchmark_group("pipeline_cpu");
+        group
+            .throughput(Throughput::Elements(BATCH))
+            .sampling_mode(SamplingMode::Flat)
+            .sample_size(10)
+            .warm_up_time(Duration::from_millis(20))
+            .measurement_time(Duration::from_millis(100));
+        run_clients(&mut group, &qemu, &mut tallies);
+        group.finish();
+    }
+    drop(qemu);
+
+    println!("\nPipelined query-status, {IN_FLIGHT} in flight, over every batch run above:");
+    println!(
+        "{:<20} {:>10} {:>12} {:>16} {:>14}",
+        "client", "commands", "commands/s", "CPU µs/command", "% of one core"
+    );
+    for (name, tally) in CLIENTS.iter().zip(&tallies) {
+        if tally.commands == 0 {
+            continue;
+        }
+        let commands = tally.commands as f64;
+        println!(
+            "{name:<20} {:>10} {:>12.0} {:>16.2} {:>14.2}",
+            tally.commands,
+            commands / tally.wall.as_secs_f64(),
+            tally.cpu.as_secs_f64() * 1e6 / commands,
+            tally.cpu.as_secs_f64() / tally.wall.as_secs_f64() * 100.0,
+        );
+    }
+
+    wall.final_summary();
+    cpu.final_summary();
+}
