@@ -538,17 +538,53 @@ struct Tally {
     commands: u64,
     wall: Duration,
     cpu: Duration,
+    usage: Usage,
 }
 
 impl Tally {
     /// Run one batch on `client`, counting it.
     fn batch(&mut self, client: &mut impl Pipeline) -> usize {
-        let (wall, cpu) = (Instant::now(), thread_cpu_time());
+        let (wall, cpu, usage) = (Instant::now(), thread_cpu_time(), Usage::now());
         let sum = batch(client, BATCH);
         self.cpu += thread_cpu_time().saturating_sub(cpu);
+        self.usage.add_since(&usage);
         self.wall += wall.elapsed();
         self.commands += BATCH;
         sum
+    }
+}
+
+/// Where the thread's CPU time went, from `getrusage(RUSAGE_THREAD)`: user and kernel
+/// time, and how often it blocked (voluntary context switches: a read that found
+/// nothing to read yet, mostly).
+#[derive(Clone, Copy, Default)]
+struct Usage {
+    user: Duration,
+    system: Duration,
+    blocked: u64,
+}
+
+impl Usage {
+    #[allow(unsafe_code)]
+    fn now() -> Self {
+        // SAFETY: all-zero bytes are a valid `rusage` (integers and `timeval`s).
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `usage` is a valid, writable `rusage` for the duration of the call.
+        let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
+        assert_eq!(rc, 0, "getrusage(RUSAGE_THREAD) failed");
+        let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+        Self {
+            user: time(usage.ru_utime),
+            system: time(usage.ru_stime),
+            blocked: usage.ru_nvcsw as u64,
+        }
+    }
+
+    fn add_since(&mut self, start: &Self) {
+        let now = Self::now();
+        self.user += now.user.saturating_sub(start.user);
+        self.system += now.system.saturating_sub(start.system);
+        self.blocked += now.blocked.saturating_sub(start.blocked);
     }
 }
 
@@ -612,22 +648,38 @@ fn main() {
 
     println!("\nPipelined query-status, {IN_FLIGHT} in flight, over every batch run above:");
     println!(
-        "{:<20} {:>10} {:>12} {:>16} {:>14}",
-        "client", "commands", "commands/s", "CPU µs/command", "% of one core"
+        "{:<18} {:>8} {:>11} {:>9} {:>9} {:>12} {:>10}",
+        "client", "commands", "commands/s", "CPU µs", "% of one", "user/kernel", "blocked"
+    );
+    println!(
+        "{:<18} {:>8} {:>11} {:>9} {:>9} {:>12} {:>10}",
+        "", "", "", "/command", "core", "µs/command", "/command"
     );
     for (name, tally) in CLIENTS.iter().zip(&tallies) {
         if tally.commands == 0 {
             continue;
         }
         let commands = tally.commands as f64;
+        let per_command = |d: Duration| d.as_secs_f64() * 1e6 / commands;
         println!(
-            "{name:<20} {:>10} {:>12.0} {:>16.2} {:>14.2}",
+            "{name:<18} {:>8} {:>11.0} {:>9.2} {:>9.2} {:>12} {:>10.2}",
             tally.commands,
             commands / tally.wall.as_secs_f64(),
-            tally.cpu.as_secs_f64() * 1e6 / commands,
+            per_command(tally.cpu),
             tally.cpu.as_secs_f64() / tally.wall.as_secs_f64() * 100.0,
+            format!(
+                "{:.1}/{:.1}",
+                per_command(tally.usage.user),
+                per_command(tally.usage.system)
+            ),
+            tally.usage.blocked as f64 / commands,
         );
     }
+    println!(
+        "CPU: the benchmark thread's CPU time (user and kernel); % of one core: CPU time \
+         over wall time;\nuser/kernel: the same split by getrusage (tick-based, so \
+         coarser); blocked: times the thread waited for QEMU."
+    );
 
     wall.final_summary();
     cpu.final_summary();
