@@ -37,11 +37,13 @@
 //! The modules are the layers. Each uses only the ones below it (`scripts/check-layers`
 //! enforces this in the test suite); from the top:
 //!
-//! - [`io`] — a blocking driver over `embedded_io` transports:
-//!   [`Connection`](io::Connection) connects, negotiates, executes typed or raw
-//!   commands and waits for their replies, with a bounded, overflow-counting event
-//!   queue; with feature `std`, unix and TCP sockets with timeouts
-//!   (`io::std::connect_unix`, `io::std::connect_tcp`).
+//! - [`io`] — drivers over `embedded_io` transports: the blocking
+//!   [`Connection`](io::Connection) and, with feature `async`, `io::AsyncConnection`
+//!   over `embedded_io_async` (tokio through `embedded-io-adapters`). They connect,
+//!   negotiate, execute typed or raw commands (in band or out of band) and wait for
+//!   their replies, pipeline commands (`submit` / `next_reply`), resync, and keep a
+//!   bounded, overflow-counting event queue; with feature `std`, unix and TCP sockets
+//!   with timeouts (`io::std::connect_unix`, `io::std::connect_tcp`).
 //! - [`session`] — sans-IO state machines: a [`Client`](session::Client) (greeting,
 //!   capabilities negotiation with or without `oob`, id allocation, a bounded table of
 //!   pending commands, replies matched by id in any order) and a

@@ -151,5 +151,5 @@ pub fn connect_tcp<B: AsRef<[u8]> + AsMut<[u8]>>(
 }
 
 fn io_error(error: stdio::Error) -> Error<stdio::Error> {
-    super::io_error(timeout(error))
+    super::error::io_error(timeout(error))
 }

@@ -6,9 +6,15 @@ extern crate std;
 use std::string::String;
 use std::vec::Vec;
 
+use core::fmt;
+
+use embedded_io::{ErrorKind, Read, Write};
+
 use super::*;
 use crate::encode::EmptyObject;
+use crate::schema::commands::ReplyError;
 use crate::schema::commands::{Cont, QueryStatus, RunState, Stop};
+use crate::session::{ClientMisuse, ClientState, Ticket};
 
 const GREETING_OOB: &str = "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 2, \"minor\": 0, \"major\": 10}, \"package\": \"\"}, \"capabilities\": [\"oob\"]}}\r\n";
 const GREETING_PLAIN: &str = "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 11, \"major\": 2}, \"package\": \"\"}, \"capabilities\": []}}\r\n";
@@ -376,11 +382,10 @@ fn reply_too_large_then_the_next_command_works() {
     for chunks in CHUNKINGS {
         let mut conn: Conn = connect(&input, chunks);
         let err = conn.execute_raw("query-qmp-schema", ()).unwrap_err();
-        assert_eq!(
-            err,
-            Error::ReplyTooLarge {
-                len: big.trim_end().len() as u64
-            }
+        let want = big.trim_end().len() as u64;
+        assert!(
+            matches!(err, Error::ReplyTooLarge { ticket, len } if ticket.id() == 1 && len == want),
+            "{err:?}"
         );
         assert!(conn.execute(&QueryStatus).unwrap().running);
     }
@@ -520,4 +525,317 @@ proptest::proptest! {
             }
         }
     }
+}
+
+/// Reads as [`Scripted`] does, for the async connection (never pending).
+impl embedded_io_async::Read for Scripted {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Broken> {
+        Read::read(self, buf)
+    }
+}
+
+impl embedded_io_async::Write for Scripted {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Broken> {
+        Write::write(self, buf)
+    }
+
+    async fn flush(&mut self) -> Result<(), Broken> {
+        Write::flush(self)
+    }
+}
+
+/// Run a future that is never pending (the scripted transport's never are).
+fn ready<F: core::future::Future>(future: F) -> F::Output {
+    let mut future = core::pin::pin!(future);
+    let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        core::task::Poll::Ready(output) => output,
+        core::task::Poll::Pending => panic!("the scripted transport is never pending"),
+    }
+}
+
+type AsyncConn<const N: usize = 8> = AsyncConnection<Scripted, [u8; 512], N>;
+
+fn reply(id: u64) -> String {
+    std::format!("{{\"return\": {{}}, \"id\": {id}}}\r\n")
+}
+
+/// Three commands in flight; the out-of-band one is answered first, an event comes
+/// between the replies, and each reply names its own ticket.
+const PIPELINED: &str = "{\"return\": {}, \"id\": 3}\r\n\
+     {\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": \"STOP\"}\r\n\
+     {\"return\": {\"status\": \"paused\", \"running\": false}, \"id\": 1}\r\n\
+     {\"id\": 2, \"error\": {\"class\": \"CommandNotFound\", \"desc\": \"The command nope has not been found\"}}\r\n";
+
+const PIPELINED_OUTPUT: &str = r#"{"execute":"qmp_capabilities","arguments":{"enable":["oob"]},"id":0}{"execute":"query-status","id":1}{"execute":"nope","id":2}{"exec-oob":"migrate-pause","id":3}"#;
+
+#[test]
+fn pipelined_replies_come_with_their_tickets_in_any_order() {
+    use crate::schema::commands::MigratePause;
+    let input = [GREETING_OOB, NEGOTIATED, PIPELINED].concat();
+    for chunks in CHUNKINGS {
+        let mut conn: Conn = connect(&input, chunks);
+        let status = conn.submit(&QueryStatus).unwrap();
+        let nope = conn.submit_raw("nope", ()).unwrap();
+        let pause = conn.submit_oob(&MigratePause).unwrap();
+        assert_eq!(conn.submitted(), 3);
+        assert_eq!(conn.transport().output(), PIPELINED_OUTPUT);
+
+        let first = conn.next_reply().unwrap();
+        assert_eq!(first.ticket, pause);
+        assert!(matches!(first.reply, RawReply::Return(_)));
+        let second = conn.next_reply().unwrap();
+        assert_eq!(second.ticket, status);
+        assert_eq!(
+            second.decode::<QueryStatus>().unwrap().status,
+            RunState::Paused
+        );
+        let third = conn.next_reply().unwrap();
+        assert_eq!(third.ticket, nope);
+        match third.decode::<Stop>() {
+            Err(ReplyError::Error(e)) => assert_eq!(e.class.name(), "CommandNotFound"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(conn.submitted(), 0);
+        assert_eq!(conn.next_reply().unwrap_err(), Error::NothingSubmitted);
+        assert_eq!(conn.next_event().unwrap().name, "STOP");
+        assert_eq!(conn.discarded(), 0);
+    }
+}
+
+#[test]
+fn async_pipelining_is_the_same() {
+    use crate::schema::commands::MigratePause;
+    let input = [GREETING_OOB, NEGOTIATED, PIPELINED].concat();
+    for chunks in CHUNKINGS {
+        let mut conn: AsyncConn = ready(AsyncConnection::connect(
+            Scripted::new(&input, chunks),
+            [0; 512],
+        ))
+        .unwrap();
+        let status = ready(conn.submit(&QueryStatus)).unwrap();
+        let nope = ready(conn.submit_raw("nope", ())).unwrap();
+        let pause = ready(conn.submit_oob(&MigratePause)).unwrap();
+        assert_eq!(conn.transport().output(), PIPELINED_OUTPUT);
+        let order: Vec<Ticket> = (0..3)
+            .map(|_| ready(conn.next_reply()).unwrap().ticket)
+            .collect();
+        assert_eq!(order, [pause, status, nope]);
+        assert_eq!(ready(conn.next_event()).unwrap().name, "STOP");
+        assert_eq!(
+            ready(conn.next_reply()).unwrap_err(),
+            Error::NothingSubmitted
+        );
+        assert!(matches!(ready(conn.next_event()), Err(Error::Closed)));
+    }
+}
+
+#[test]
+fn submitting_past_n_is_busy_and_writes_nothing() {
+    let input = [GREETING_OOB, NEGOTIATED, &reply(1), &reply(2), &reply(3)].concat();
+    let mut conn: Conn<2> =
+        Connection::connect(Scripted::new(&input, Chunks::Whole), [0; 512]).unwrap();
+    conn.submit(&Stop).unwrap();
+    conn.submit(&Cont).unwrap();
+    let writes = conn.transport().writes;
+    assert_eq!(conn.submit(&Stop).unwrap_err(), Error::Busy);
+    assert_eq!(conn.transport().writes, writes);
+    assert_eq!(conn.next_reply().unwrap().ticket.id(), 1);
+    // A slot is free again.
+    let third = conn.submit(&Stop).unwrap();
+    assert_eq!(third.id(), 3);
+}
+
+#[test]
+fn waiting_calls_refuse_to_pass_over_submitted_replies() {
+    let input = [GREETING_OOB, NEGOTIATED, &reply(1), &reply(2)].concat();
+    let mut conn: Conn = connect(&input, Chunks::Bytes);
+    conn.submit(&Stop).unwrap();
+    let writes = conn.transport().writes;
+    assert_eq!(
+        conn.execute(&Cont).unwrap_err(),
+        Error::Uncollected { count: 1 }
+    );
+    assert_eq!(
+        conn.execute_raw("cont", ()).unwrap_err(),
+        Error::Uncollected { count: 1 }
+    );
+    assert_eq!(conn.resync().unwrap_err(), Error::Uncollected { count: 1 });
+    assert_eq!(conn.transport().writes, writes, "nothing was sent");
+    assert_eq!(conn.next_reply().unwrap().ticket.id(), 1);
+    conn.execute(&Cont).unwrap();
+}
+
+#[test]
+fn a_reply_too_large_is_collected_with_its_ticket() {
+    let big = std::format!(
+        "{{\"return\": {{\"blob\": \"{}\"}}, \"id\": 1}}\r\n",
+        "y".repeat(2000)
+    );
+    let input = [GREETING_OOB, NEGOTIATED, &big, &reply(2)].concat();
+    for chunks in CHUNKINGS {
+        let mut conn: Conn = connect(&input, chunks);
+        let schema = conn.submit_raw("query-qmp-schema", ()).unwrap();
+        let stop = conn.submit(&Stop).unwrap();
+        let err = conn.next_reply().unwrap_err();
+        assert!(
+            matches!(err, Error::ReplyTooLarge { ticket, .. } if ticket == schema),
+            "{err:?}"
+        );
+        assert_eq!(conn.submitted(), 1);
+        assert_eq!(conn.next_reply().unwrap().ticket, stop);
+    }
+}
+
+#[test]
+fn abandoned_replies_are_discarded_when_they_come() {
+    let input = [GREETING_OOB, NEGOTIATED, &reply(1), &reply(2), &reply(3)].concat();
+    let mut conn: Conn = connect(&input, Chunks::Random(7));
+    conn.submit(&Stop).unwrap();
+    conn.submit(&Cont).unwrap();
+    assert_eq!(conn.abandon_submitted(), 2);
+    assert_eq!(conn.client().pending(), 2, "still due from the peer");
+    conn.execute(&Stop).unwrap();
+    assert_eq!(conn.discarded(), 2);
+    assert_eq!(conn.client().pending(), 0);
+}
+
+#[test]
+fn resync_writes_the_byte_and_absorbs_its_answer() {
+    let idless = "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, stray '\\u00ff'\"}}\r\n";
+    let input = [GREETING_OOB, NEGOTIATED, idless, &reply(1)].concat();
+    for chunks in CHUNKINGS {
+        let mut conn: Conn = connect(&input, chunks);
+        conn.resync().unwrap();
+        assert!(conn.transport().output.ends_with(&[0xFF]));
+        conn.execute(&Stop).unwrap();
+        assert_eq!(conn.discarded(), 0);
+
+        let mut conn: AsyncConn = ready(AsyncConnection::connect(
+            Scripted::new(&input, chunks),
+            [0; 512],
+        ))
+        .unwrap();
+        ready(conn.resync()).unwrap();
+        ready(conn.execute(&Stop)).unwrap();
+        assert_eq!(conn.discarded(), 0);
+    }
+}
+
+#[test]
+fn execute_oob_needs_a_command_that_allows_it() {
+    use crate::schema::commands::MigratePause;
+    let input = [GREETING_OOB, NEGOTIATED, &reply(1)].concat();
+    let mut conn: Conn = connect(&input, Chunks::Whole);
+    assert!(matches!(
+        conn.execute_oob(&Stop),
+        Err(Error::Misuse(ClientMisuse::OobNotAllowed))
+    ));
+    conn.execute_oob(&MigratePause).unwrap();
+    assert!(conn
+        .transport()
+        .output()
+        .ends_with(r#"{"exec-oob":"migrate-pause","id":1}"#));
+}
+
+/// Arguments that fail to encode after part of the command went out: the peer's
+/// parser is reset (its answer absorbed) and the session goes on.
+#[test]
+fn arguments_failing_half_way_are_taken_back_with_a_resync() {
+    #[derive(serde::Serialize)]
+    struct Args<'a> {
+        long: &'a str,
+        bad: f64,
+    }
+    let long = "q".repeat(300);
+    let idless = "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, stray '\\u00ff'\"}}\r\n";
+    let input = [GREETING_OOB, NEGOTIATED, idless, &reply(2)].concat();
+    let mut conn: Conn = connect(&input, Chunks::Random(3));
+    let args = crate::encode::Ser(Args {
+        long: &long,
+        bad: f64::NAN,
+    });
+    assert_eq!(
+        conn.execute_raw("x", args).unwrap_err(),
+        Error::Arguments(crate::encode::EncodeError::NonFiniteFloat)
+    );
+    assert!(conn.transport().output.ends_with(&[0xFF]));
+    assert_eq!(conn.client().pending(), 0);
+    conn.execute(&Stop).unwrap();
+    assert_eq!(conn.discarded(), 0);
+}
+
+#[test]
+fn async_long_commands_go_out_in_windows_and_whole() {
+    let input = [GREETING_OOB, NEGOTIATED, &reply(1)].concat();
+    let long = "w".repeat(1000);
+    let text = std::format!("{{\"v\":\"{long}\"}}");
+    let raw = crate::json::RawJson::parse(text.as_bytes()).unwrap();
+    let mut conn: AsyncConn = ready(AsyncConnection::connect(
+        Scripted::new(&input, Chunks::Whole),
+        [0; 512],
+    ))
+    .unwrap();
+    ready(conn.execute_raw("echo", raw)).unwrap();
+    assert!(conn.transport().output().ends_with(&std::format!(
+        r#"{{"execute":"echo","arguments":{text},"id":1}}"#
+    )));
+    assert!(conn.transport().writes >= 5, "windows of 256 bytes");
+}
+
+/// A transport whose writes are pending once before they go through.
+struct Stalling {
+    inner: Scripted,
+    stalled: bool,
+}
+
+impl embedded_io::ErrorType for Stalling {
+    type Error = Broken;
+}
+
+impl embedded_io_async::Read for Stalling {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Broken> {
+        Read::read(&mut self.inner, buf)
+    }
+}
+
+impl embedded_io_async::Write for Stalling {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Broken> {
+        if !core::mem::replace(&mut self.stalled, true) {
+            core::future::poll_fn(|cx| {
+                cx.waker().wake_by_ref();
+                core::task::Poll::<()>::Pending
+            })
+            .await;
+        }
+        Write::write(&mut self.inner, buf)
+    }
+
+    async fn flush(&mut self) -> Result<(), Broken> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_write_cancelled_part_way_ends_the_session_loudly() {
+    let input = [GREETING_OOB, NEGOTIATED, &reply(1)].concat();
+    let transport = Stalling {
+        inner: Scripted::new(&input, Chunks::Whole),
+        stalled: true,
+    };
+    let mut conn: AsyncConnection<Stalling, [u8; 512]> =
+        ready(AsyncConnection::connect(transport, [0; 512])).unwrap();
+    conn.transport_mut().stalled = false;
+    {
+        use core::future::Future;
+        // Poll the call once: it stops in its write; then drop it.
+        let mut call = core::pin::pin!(conn.execute(&Stop));
+        let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+        assert!(call.as_mut().poll(&mut cx).is_pending());
+    }
+    assert_eq!(ready(conn.execute(&Stop)).unwrap_err(), Error::Interrupted);
+    assert!(matches!(
+        ready(conn.execute(&Stop)),
+        Err(Error::Misuse(ClientMisuse::NotReady(ClientState::Closed)))
+    ));
 }

@@ -1,0 +1,350 @@
+//! What the blocking and the async connection share: the session client, the framer,
+//! the event queue and the bookkeeping of submitted commands, driven without I/O. The
+//! two connections only add the reads and writes.
+
+use core::fmt;
+
+use heapless::Vec;
+
+use super::error::{Error, PeerError};
+use super::queue::EventQueue;
+use crate::encode::{self, EncodeError, Id, Payload, Sink, Text};
+use crate::frame::{Frame, Framer};
+use crate::message::{EventMessage, Message};
+use crate::schema::commands::Command;
+use crate::session::{Client, ClientError, ClientOutcome, Ticket};
+
+/// What a read loop waits for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Wait {
+    Greeting,
+    Negotiated,
+    /// The reply to this command, sent by `execute` (no submitted ones outstanding).
+    Reply(Ticket),
+    /// The next reply to a submitted command.
+    Submitted,
+    /// The error that answers a resync.
+    Resynced,
+    /// An event in the queue.
+    Event,
+}
+
+/// The state of a connection, apart from its transport.
+pub(super) struct Core<B, const N: usize, const E: usize> {
+    pub(super) framer: Framer<B>,
+    pub(super) client: Client<N>,
+    pub(super) events: EventQueue<E>,
+    pub(super) discarded: u64,
+    /// Submitted commands whose replies the caller has not collected, oldest first.
+    pub(super) submitted: Vec<Ticket, N>,
+    /// Set while a write is under way: still set when a call begins means that a write
+    /// was abandoned part-way (a cancelled async call).
+    pub(super) writing: bool,
+}
+
+impl<B, const N: usize, const E: usize> Core<B, N, E>
+where
+    B: AsRef<[u8]> + AsMut<[u8]>,
+{
+    pub(super) fn new(buf: B) -> Self {
+        Self {
+            framer: Framer::new(buf),
+            client: Client::new(),
+            events: EventQueue::new(),
+            discarded: 0,
+            submitted: Vec::new(),
+            writing: false,
+        }
+    }
+
+    /// Every call begins here: fails once if an earlier write was abandoned.
+    pub(super) fn begin<X>(&mut self) -> Result<(), Error<X>> {
+        if core::mem::take(&mut self.writing) {
+            let _unanswered = self.client.handle_close();
+            self.submitted.clear();
+            return Err(Error::Interrupted);
+        }
+        Ok(())
+    }
+
+    /// For the calls that wait for one answer: no submitted reply may be passed over.
+    pub(super) fn nothing_submitted<X>(&self) -> Result<(), Error<X>> {
+        match self.submitted.len() {
+            0 => Ok(()),
+            count => Err(Error::Uncollected { count }),
+        }
+    }
+
+    /// A write failed: part of a command may have gone out, so the session ends.
+    pub(super) fn write_failed(&mut self) {
+        self.writing = false;
+        let _unanswered = self.client.handle_close();
+        self.submitted.clear();
+    }
+
+    /// The transport reached its end.
+    pub(super) fn closed<X>(&mut self) -> Error<X> {
+        let _unanswered = self.client.handle_close();
+        self.submitted.clear();
+        Error::Closed
+    }
+
+    /// Hand framer items to the client until `wait` is met: `Some` with the answer,
+    /// or `None` when the framer needs more bytes. On `Some(Ok(ticket))` the framer's
+    /// [`last`](Framer::last) frame is the message waited for (for replies: the one
+    /// answering `ticket`). Events are queued on the way; everything else without a
+    /// place is counted.
+    pub(super) fn advance<X>(&mut self, wait: Wait) -> Option<Result<Option<Ticket>, Error<X>>> {
+        while let Some(item) = self.framer.next() {
+            let bytes = item.as_ref().ok().map(Frame::as_bytes);
+            match self.client.handle(item) {
+                ClientOutcome::Greeting(_) => {
+                    if wait == Wait::Greeting {
+                        return Some(Ok(None));
+                    }
+                }
+                ClientOutcome::Negotiated { .. } => return Some(Ok(None)),
+                ClientOutcome::NegotiationRefused(e) => {
+                    return Some(Err(Error::Failed(PeerError::new(&e))))
+                }
+                ClientOutcome::Reply { ticket, .. } => {
+                    if settle(&mut self.submitted, wait, ticket) {
+                        return Some(Ok(Some(ticket)));
+                    }
+                    self.discarded += 1;
+                }
+                ClientOutcome::ReplyTooLarge { ticket, error } => {
+                    if settle(&mut self.submitted, wait, ticket) {
+                        let len = error.skipped();
+                        return Some(Err(Error::ReplyTooLarge { ticket, len }));
+                    }
+                    self.discarded += 1;
+                }
+                ClientOutcome::Resynced(_) => {
+                    if wait == Wait::Resynced {
+                        return Some(Ok(None));
+                    }
+                }
+                ClientOutcome::Event(_) => {
+                    self.events.push(bytes.unwrap_or_default());
+                    if wait == Wait::Event && !self.events.is_empty() {
+                        return Some(Ok(None));
+                    }
+                }
+                ClientOutcome::Unexpected(_) | ClientOutcome::NotQmp(_)
+                    if wait == Wait::Greeting =>
+                {
+                    return Some(Err(Error::NoGreeting))
+                }
+                _ => self.discarded += 1,
+            }
+        }
+        None
+    }
+
+    /// The message that [`advance`](Self::advance) stopped at, read back from the
+    /// framer.
+    pub(super) fn last_message<X>(&self) -> Result<Message<'_>, Error<X>> {
+        let frame = self.framer.last().ok_or(Error::Internal)?;
+        Message::parse(frame).map_err(|_| Error::Internal)
+    }
+}
+
+impl<B, const N: usize, const E: usize> Core<B, N, E> {
+    /// The oldest queued event.
+    pub(super) fn pop_event(&mut self) -> Option<EventMessage<'_>> {
+        let bytes = self.events.pop()?;
+        match Frame::parse(bytes).ok().map(Message::parse) {
+            Some(Ok(Message::Event(event))) => Some(event),
+            _ => None,
+        }
+    }
+
+    /// The connection's `Debug` output, named `name`.
+    pub(super) fn debug(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(name)
+            .field("state", &self.client.state())
+            .field("pending", &self.client.pending())
+            .field("submitted", &self.submitted.len())
+            .field("events_queued", &self.events.len())
+            .field("events_dropped", &self.events.dropped())
+            .field("discarded", &self.discarded)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The methods that the blocking and the async connection share and that do no I/O.
+macro_rules! accessors {
+    ($connection:ident) => {
+        impl<T, B, const N: usize, const E: usize> $connection<T, B, N, E> {
+            /// The oldest queued event, without reading.
+            pub fn try_next_event(&mut self) -> Option<$crate::message::EventMessage<'_>> {
+                self.core.pop_event()
+            }
+
+            /// How many events are queued.
+            pub fn events_queued(&self) -> usize {
+                self.core.events.len()
+            }
+
+            /// How many events did not fit in the queue and were dropped, since the
+            /// connection began.
+            pub fn events_dropped(&self) -> u64 {
+                self.core.events.dropped()
+            }
+
+            /// How many messages had no place and were passed over: bad bytes,
+            /// messages that are not QMP, replies nobody waits for (late replies after
+            /// a [timeout](super::Error::Timeout) or
+            /// [`abandon_submitted`](Self::abandon_submitted) included), errors without
+            /// an id, messages too large that were not a reply.
+            pub fn discarded(&self) -> u64 {
+                self.core.discarded
+            }
+
+            /// How many submitted commands await collection by `next_reply`.
+            pub fn submitted(&self) -> usize {
+                self.core.submitted.len()
+            }
+
+            /// Stop waiting for the replies of the submitted commands (after a
+            /// timeout, say): they stay pending in the client until their replies
+            /// come, and those are then [discarded](Self::discarded). Returns how many
+            /// were given up.
+            pub fn abandon_submitted(&mut self) -> usize {
+                let count = self.core.submitted.len();
+                self.core.submitted.clear();
+                count
+            }
+
+            /// Whether `oob` was enabled by the negotiation.
+            pub fn oob_enabled(&self) -> bool {
+                self.core.client.oob_enabled()
+            }
+
+            /// Where the session stands.
+            pub fn state(&self) -> $crate::session::ClientState {
+                self.core.client.state()
+            }
+
+            /// The session client, for its state and pending count.
+            pub fn client(&self) -> &$crate::session::Client<N> {
+                &self.core.client
+            }
+
+            /// The transport.
+            pub fn transport(&self) -> &T {
+                &self.transport
+            }
+
+            /// The transport, e.g. to change its timeouts.
+            pub fn transport_mut(&mut self) -> &mut T {
+                &mut self.transport
+            }
+        }
+    };
+}
+
+pub(super) use accessors;
+
+/// Whether the reply to `ticket` is the one `wait` waits for; a submitted one is
+/// collected by `next_reply` only, and taken off `submitted` then.
+fn settle<const N: usize>(submitted: &mut Vec<Ticket, N>, wait: Wait, ticket: Ticket) -> bool {
+    match wait {
+        Wait::Reply(waited) => waited == ticket,
+        Wait::Submitted => match submitted.iter().position(|&t| t == ticket) {
+            Some(at) => {
+                submitted.remove(at);
+                true
+            }
+            None => false,
+        },
+        _ => false,
+    }
+}
+
+/// A command as the connections send it: written once through the client (which
+/// numbers it and makes it pending), and written again with the same id when the async
+/// connection sends it in windows.
+pub(super) trait Outgoing {
+    /// Write the command through `client`: its ticket.
+    fn issue<S: Sink + ?Sized, const N: usize>(
+        &self,
+        client: &mut Client<N>,
+        sink: &mut S,
+    ) -> Result<Ticket, ClientError<S::Error>>;
+
+    /// Write the same bytes again for `ticket`.
+    fn rewrite<S: Sink + ?Sized>(
+        &self,
+        sink: &mut S,
+        ticket: Ticket,
+    ) -> Result<(), EncodeError<S::Error>>;
+}
+
+/// A typed command, in band or out of band.
+pub(super) struct Typed<'c, C> {
+    pub(super) command: &'c C,
+    pub(super) oob: bool,
+}
+
+impl<C: Command> Outgoing for Typed<'_, C> {
+    fn issue<S: Sink + ?Sized, const N: usize>(
+        &self,
+        client: &mut Client<N>,
+        sink: &mut S,
+    ) -> Result<Ticket, ClientError<S::Error>> {
+        if self.oob {
+            client.execute_oob(self.command, sink)
+        } else {
+            client.execute(self.command, sink)
+        }
+    }
+
+    fn rewrite<S: Sink + ?Sized>(
+        &self,
+        sink: &mut S,
+        ticket: Ticket,
+    ) -> Result<(), EncodeError<S::Error>> {
+        let id = Some(Id::U64(ticket.id()));
+        if self.oob {
+            self.command.encode_oob(sink, id)
+        } else {
+            self.command.encode(sink, id)
+        }
+    }
+}
+
+/// A command by name with any payload as arguments.
+pub(super) struct Raw<'n, P> {
+    pub(super) name: Text<'n>,
+    pub(super) arguments: P,
+    pub(super) oob: bool,
+}
+
+impl<P: Payload> Outgoing for Raw<'_, P> {
+    fn issue<S: Sink + ?Sized, const N: usize>(
+        &self,
+        client: &mut Client<N>,
+        sink: &mut S,
+    ) -> Result<Ticket, ClientError<S::Error>> {
+        if self.oob {
+            client.execute_raw_oob(self.name, &self.arguments, sink)
+        } else {
+            client.execute_raw(self.name, &self.arguments, sink)
+        }
+    }
+
+    fn rewrite<S: Sink + ?Sized>(
+        &self,
+        sink: &mut S,
+        ticket: Ticket,
+    ) -> Result<(), EncodeError<S::Error>> {
+        let id = Some(Id::U64(ticket.id()));
+        if self.oob {
+            encode::command_oob(sink, self.name, &self.arguments, id)
+        } else {
+            encode::command(sink, self.name, &self.arguments, id)
+        }
+    }
+}
