@@ -20,16 +20,25 @@
 //! Each client negotiates the same way (`qmp_capabilities` with `oob` enabled, which
 //! is what qmp-core's connection does when QEMU offers it; with `oob` on, QEMU queues
 //! up to 8 in-band commands per monitor), writes each command with one write, reads
-//! through an 8 KiB buffer, and has a fresh connection of its own (QEMU serves one
+//! through an 8 KiB buffer (qmp-core's framer buffer, the `BufReader`'s capacity),
+//! and has a fresh connection of its own (QEMU serves one
 //! client per socket at a time: each client connects before its benchmark and closes
 //! after it).
 //!
 //! # The clients
 //!
-//! - `qmp/blocking`: qmp-core's sans-IO [`Client`] driven over a blocking
+//! - `qmp/blocking`: qmp-core's blocking [`Connection`](qmp_core::io::Connection)
+//!   from [`connect_unix`]: `submit(&QueryStatus)`, then `next_reply()` and
+//!   `Reply::decode::<QueryStatus>()` (typed: `StatusInfo`). What a user writes.
+//! - `qmp/async`: the same through [`AsyncConnection`] over a tokio `UnixStream`
+//!   (wrapped in `embedded_io_adapters::tokio_1::FromTokio`) on a current-thread
+//!   runtime, which the benchmark's thread drives (one `block_on` per batch, so all of
+//!   the runtime's work is on the measured thread).
+//! - `qmp/session`: qmp-core's sans-IO [`Client`] driven by hand over a blocking
 //!   [`UnixStream`]: each command encoded with [`Client::execute`] into a stack buffer
-//!   and written at once, replies read straight into the [`Framer`]'s spare room
-//!   and decoded typed (`QueryStatus` → `StatusInfo`). No allocation per command.
+//!   and written at once, replies read straight into the [`Framer`]'s spare room and
+//!   decoded typed. The codec without the connection's bookkeeping (event queue,
+//!   staging, error mapping), to show what that costs.
 //! - `serde_json/lines`: the usual hand-written client. A `BufReader` over the socket
 //!   and `read_line` into a reused `String`; every line parsed with
 //!   `serde_json::from_str::<serde_json::Value>`; events skipped; replies matched to
@@ -55,8 +64,8 @@
 //! batch it ran (both groups, warm-up included); `benches/ratios.py` computes the same
 //! from criterion's medians.
 //!
-//! Reproduce: `cargo bench -p qmp-benches --bench pipeline` (about a minute and a
-//! half), then `python3 benches/ratios.py`.
+//! Reproduce: `cargo bench -p qmp-benches --bench pipeline` (about two minutes), then
+//! `python3 benches/ratios.py`.
 
 // One `unsafe` call, `clock_gettime`, in `thread_cpu_time`; nowhere else.
 #![deny(unsafe_code)]
@@ -64,7 +73,7 @@
 use std::collections::HashMap;
 use std::fs;
 use std::hint::black_box;
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -73,8 +82,11 @@ use std::time::{Duration, Instant};
 
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
+use embedded_io_adapters::tokio_1::FromTokio;
 use qmp_core::encode::SliceSink;
 use qmp_core::frame::Framer;
+use qmp_core::io::std::{connect_unix, UnixConnection};
+use qmp_core::io::{AsyncConnection, Reply};
 use qmp_core::schema::commands::{Command as _, QueryStatus};
 use qmp_core::session::{Client, ClientOutcome, Ticket};
 use serde::Serialize;
@@ -349,6 +361,98 @@ fn batch(client: &mut impl Pipeline, n: u64) -> usize {
     sum
 }
 
+/// What a client reads from a `query-status` reply: the run state's name's length.
+fn status_of(reply: Reply<'_>) -> usize {
+    let status = reply
+        .decode::<QueryStatus>()
+        .unwrap_or_else(|e| panic!("not a query-status return: {e:?}"));
+    status
+        .status
+        .as_str()
+        .expect("a run state QEMU documents")
+        .len()
+}
+
+/// qmp-core's blocking [`Connection`](qmp_core::io::Connection) over a unix socket.
+struct QmpBlocking(UnixConnection<Box<[u8]>>);
+
+impl QmpBlocking {
+    fn connect(qemu: &Qemu) -> Self {
+        let buf = vec![0; READ_BUF].into_boxed_slice();
+        let connection = connect_unix(&qemu.socket, buf, Some(TIMEOUT)).expect("connecting");
+        assert!(connection.oob_enabled(), "QEMU offers oob");
+        Self(connection)
+    }
+}
+
+impl Pipeline for QmpBlocking {
+    fn submit(&mut self) {
+        self.0.submit(&QueryStatus).expect("submitting");
+    }
+
+    fn next_reply(&mut self) -> usize {
+        status_of(self.0.next_reply().expect("reading a reply"))
+    }
+}
+
+/// qmp-core's [`AsyncConnection`] over a tokio unix socket, on a current-thread
+/// runtime driven by the benchmark's thread (one `block_on` per batch).
+struct QmpAsync {
+    runtime: tokio::runtime::Runtime,
+    connection: AsyncConnection<FromTokio<tokio::net::UnixStream>, Box<[u8]>>,
+}
+
+impl QmpAsync {
+    fn connect(qemu: &Qemu) -> Self {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .expect("a tokio runtime");
+        let connection = runtime.block_on(async {
+            let connect = async {
+                let stream = tokio::net::UnixStream::connect(&qemu.socket).await?;
+                let buf = vec![0; READ_BUF].into_boxed_slice();
+                AsyncConnection::connect(FromTokio::new(stream), buf)
+                    .await
+                    .map_err(|e| io::Error::other(format!("{e}")))
+            };
+            tokio::time::timeout(TIMEOUT, connect)
+                .await
+                .expect("connecting in time")
+                .expect("connecting")
+        });
+        assert!(connection.oob_enabled(), "QEMU offers oob");
+        Self {
+            runtime,
+            connection,
+        }
+    }
+
+    /// [`batch`] with `.await`s, bounded by a timeout so that a QEMU that stops
+    /// answering fails the bench instead of hanging it.
+    fn batch(&mut self, n: u64) -> usize {
+        let connection = &mut self.connection;
+        let run = async move {
+            let mut submitted = 0;
+            let mut answered = 0;
+            let mut sum = 0;
+            while answered < n {
+                while submitted < n && submitted - answered < IN_FLIGHT as u64 {
+                    connection.submit(&QueryStatus).await.expect("submitting");
+                    submitted += 1;
+                }
+                sum += status_of(connection.next_reply().await.expect("reading a reply"));
+                answered += 1;
+            }
+            sum
+        };
+        self.runtime
+            .block_on(async { tokio::time::timeout(TIMEOUT, run).await })
+            .expect("a batch within the timeout")
+    }
+}
+
 /// qmp-core's sans-IO session client over a blocking unix socket.
 struct QmpSession {
     stream: UnixStream,
@@ -542,10 +646,10 @@ struct Tally {
 }
 
 impl Tally {
-    /// Run one batch on `client`, counting it.
-    fn batch(&mut self, client: &mut impl Pipeline) -> usize {
+    /// Run one batch, counting it.
+    fn batch(&mut self, run: impl FnOnce(u64) -> usize) -> usize {
         let (wall, cpu, usage) = (Instant::now(), thread_cpu_time(), Usage::now());
-        let sum = batch(client, BATCH);
+        let sum = run(BATCH);
         self.cpu += thread_cpu_time().saturating_sub(cpu);
         self.usage.add_since(&usage);
         self.wall += wall.elapsed();
@@ -589,22 +693,43 @@ impl Usage {
 }
 
 /// The clients in the order they are benchmarked.
-const CLIENTS: [&str; 2] = ["qmp/blocking", "serde_json/lines"];
+const CLIENTS: [&str; 4] = [
+    "qmp/blocking",
+    "qmp/async",
+    "qmp/session",
+    "serde_json/lines",
+];
 
-/// Benchmark every client in `group`, each over a fresh connection.
+/// Benchmark every client in `group`, each over a fresh connection (closed before the
+/// next one connects).
 fn run_clients<M: Measurement>(
     group: &mut BenchmarkGroup<'_, M>,
     qemu: &Qemu,
     tallies: &mut [Tally; CLIENTS.len()],
 ) {
-    let [qmp, serde] = tallies;
+    let [blocking, asynchronous, session, serde] = tallies;
+
+    let mut client = QmpBlocking::connect(qemu);
+    group.bench_function(CLIENTS[0], |b| {
+        b.iter(|| black_box(blocking.batch(|n| batch(&mut client, n))))
+    });
+    drop(client);
+
+    let mut client = QmpAsync::connect(qemu);
+    group.bench_function(CLIENTS[1], |b| {
+        b.iter(|| black_box(asynchronous.batch(|n| client.batch(n))))
+    });
+    drop(client);
+
     let mut client = QmpSession::connect(qemu);
-    group.bench_function(CLIENTS[0], |b| b.iter(|| black_box(qmp.batch(&mut client))));
+    group.bench_function(CLIENTS[2], |b| {
+        b.iter(|| black_box(session.batch(|n| batch(&mut client, n))))
+    });
     drop(client);
 
     let mut client = SerdeLines::connect(qemu);
-    group.bench_function(CLIENTS[1], |b| {
-        b.iter(|| black_box(serde.batch(&mut client)))
+    group.bench_function(CLIENTS[3], |b| {
+        b.iter(|| black_box(serde.batch(|n| batch(&mut client, n))))
     });
     drop(client);
 }
