@@ -3,11 +3,13 @@
 //! written the way users write one today, over the same kind of socket to the same
 //! QEMU.
 //!
-//! The bench starts `qemu-system-x86_64 -machine none -nodefaults -display none -qmp
-//! unix:DIR/qmp.sock,server=on,wait=off` in a temporary folder of its own (killed,
+//! The bench starts `qemu-system-x86_64 -machine none -nodefaults -display none` with
+//! one QMP monitor per client (`-qmp unix:DIR/qmpI.sock,server=on,wait=off`: QEMU
+//! serves one client per socket at a time) in a temporary folder of its own (killed,
 //! reaped and removed when the bench ends, also when it panics). Without QEMU on
 //! `PATH` it prints why and does nothing, unless `CI=true`, where it fails
-//! (`scripts/install-qemu` installs QEMU 10).
+//! (`scripts/install-qemu` installs QEMU 10). Each client connects once, to its own
+//! monitor, before the first benchmark, and keeps its connection to the end.
 //!
 //! # What one iteration is
 //!
@@ -20,10 +22,7 @@
 //! Each client negotiates the same way (`qmp_capabilities` with `oob` enabled, which
 //! is what qmp-core's connection does when QEMU offers it; with `oob` on, QEMU queues
 //! up to 8 in-band commands per monitor), writes each command with one write, reads
-//! through an 8 KiB buffer (qmp-core's framer buffer, the `BufReader`'s capacity),
-//! and has a fresh connection of its own (QEMU serves one
-//! client per socket at a time: each client connects before its benchmark and closes
-//! after it).
+//! through an 8 KiB buffer (qmp-core's framer buffer, the `BufReader`'s capacity).
 //!
 //! # The clients
 //!
@@ -59,15 +58,30 @@
 //!   this group's measurement time is CPU time, and takes correspondingly longer on
 //!   the wall clock.
 //!
-//! "% of one core" is CPU time over wall time per command. At the end the bench prints
-//! it for each client, with commands per second and CPU µs per command, over every
-//! batch it ran (both groups, warm-up included); `benches/ratios.py` computes the same
-//! from criterion's medians.
+//! "% of one core" is CPU time over wall time per command; `benches/ratios.py`
+//! computes it from the two groups' medians.
 //!
-//! Reproduce: `cargo bench -p qmp-benches --bench pipeline` (about two minutes), then
-//! `python3 benches/ratios.py`.
+//! Criterion runs one client after the other, so a change in the machine's load
+//! between two clients' runs (other builds, a fuzzer) shows as a difference between
+//! the clients. So after the criterion groups, the bench runs an interleaved pass:
+//! [`ROUNDS`] rounds, each one batch per client, the clients taking turns, and prints
+//! for each client commands per second, CPU µs per command and the share of one core
+//! measured on those very batches, with the CPU time split into user and kernel time
+//! and the number of times per command the client blocked waiting for QEMU
+//! (`getrusage(RUSAGE_THREAD)`). Under `cargo test` (criterion's test mode) there is
+//! no interleaved pass, and the summary covers the single batches the test ran.
+//!
+//! The client's CPU time is mostly the kernel's (the system calls: one write per
+//! command, a read for about every reply, and the sleeps and wake-ups of waiting
+//! for QEMU), about the same for every client (the async one adds an `epoll_wait` for
+//! most reads). `benches/pipeline-instructions.sh` counts the user-space part with
+//! callgrind, in instructions per command, free of the machine's noise.
+//!
+//! Reproduce: `cargo bench -p qmp-benches --bench pipeline` (about two minutes on a
+//! quiet machine), then `python3 benches/ratios.py`.
 
-// One `unsafe` call, `clock_gettime`, in `thread_cpu_time`; nowhere else.
+// `unsafe` only for two libc calls: `clock_gettime` in `thread_cpu_time` and
+// `getrusage` in `Usage::now`.
 #![deny(unsafe_code)]
 
 use std::collections::HashMap;
@@ -75,7 +89,7 @@ use std::fs;
 use std::hint::black_box;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -215,19 +229,19 @@ impl ValueFormatter for CpuFormatter {
 // ---------------------------------------------------------------------------------
 // QEMU.
 
-/// A running QEMU with one QMP monitor on a unix socket in a temporary folder of its
-/// own; killed, reaped and its folder removed on drop.
+/// A running QEMU with QMP monitors on unix sockets (one per client) in a temporary
+/// folder of its own; killed, reaped and its folder removed on drop.
 struct Qemu {
     child: Child,
     dir: PathBuf,
-    socket: PathBuf,
+    sockets: Vec<PathBuf>,
 }
 
 impl Qemu {
-    /// Start QEMU and wait until its monitor accepts. `None` when QEMU is not
+    /// Start QEMU with `monitors` QMP monitors and wait until they listen. `None` when QEMU is not
     /// installed and `CI` is not `true` (the bench is then skipped); panics when it
     /// is missing with `CI=true`, or when it does not come up.
-    fn start() -> Option<Self> {
+    fn start(monitors: usize) -> Option<Self> {
         if let Err(e) = Command::new(QEMU)
             .arg("--version")
             .stdin(Stdio::null())
@@ -254,28 +268,32 @@ impl Qemu {
         let dir = base.join(format!("qmp-pipeline-bench-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
-        let socket = dir.join("qmp.sock");
+        let sockets: Vec<PathBuf> = (0..monitors)
+            .map(|i| dir.join(format!("qmp{i}.sock")))
+            .collect();
         let stderr = fs::File::create(dir.join("stderr")).expect("creating QEMU's stderr file");
-        let child = Command::new(QEMU)
-            .args([
-                "-machine",
-                "none",
-                "-nodefaults",
-                "-display",
-                "none",
-                "-qmp",
-            ])
-            .arg(format!("unix:{},server=on,wait=off", socket.display()))
+        let mut command = Command::new(QEMU);
+        command.args(["-machine", "none", "-nodefaults", "-display", "none"]);
+        for socket in &sockets {
+            command
+                .arg("-qmp")
+                .arg(format!("unix:{},server=on,wait=off", socket.display()));
+        }
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()
             .unwrap_or_else(|e| panic!("starting {QEMU}: {e}"));
-        let mut qemu = Self { child, dir, socket };
+        let mut qemu = Self {
+            child,
+            dir,
+            sockets,
+        };
         let deadline = Instant::now() + TIMEOUT;
-        // Wait for the socket to appear. Connecting to test it would take QEMU's one
-        // client slot until QEMU sees the test connection close.
-        while !qemu.socket.exists() {
+        // Wait for the sockets to appear. Connecting to test them would take QEMU's one
+        // client slot per monitor until QEMU sees the test connection close.
+        while !qemu.sockets.iter().all(|s| s.exists()) {
             if let Some(status) = qemu.child.try_wait().expect("polling QEMU") {
                 panic!(
                     "{QEMU} exited ({status}) before listening:\n{}",
@@ -296,12 +314,12 @@ impl Qemu {
         fs::read_to_string(self.dir.join("stderr")).unwrap_or_default()
     }
 
-    /// Connect to the monitor, retrying while QEMU is still setting it up; read and
+    /// Connect to monitor `i`, retrying while QEMU is still setting it up; read and
     /// write timeouts of [`TIMEOUT`].
-    fn connect(&self) -> UnixStream {
+    fn connect(&self, i: usize) -> UnixStream {
         let deadline = Instant::now() + TIMEOUT;
         loop {
-            match UnixStream::connect(&self.socket) {
+            match UnixStream::connect(&self.sockets[i]) {
                 Ok(stream) => {
                     stream
                         .set_read_timeout(Some(TIMEOUT))
@@ -315,7 +333,7 @@ impl Qemu {
                     assert!(
                         Instant::now() < deadline,
                         "connecting to {}: {e}",
-                        self.socket.display()
+                        self.sockets[i].display()
                     );
                     thread::sleep(Duration::from_millis(5));
                 }
@@ -377,9 +395,9 @@ fn status_of(reply: Reply<'_>) -> usize {
 struct QmpBlocking(UnixConnection<Box<[u8]>>);
 
 impl QmpBlocking {
-    fn connect(qemu: &Qemu) -> Self {
+    fn connect(socket: &Path) -> Self {
         let buf = vec![0; READ_BUF].into_boxed_slice();
-        let connection = connect_unix(&qemu.socket, buf, Some(TIMEOUT)).expect("connecting");
+        let connection = connect_unix(socket, buf, Some(TIMEOUT)).expect("connecting");
         assert!(connection.oob_enabled(), "QEMU offers oob");
         Self(connection)
     }
@@ -403,7 +421,7 @@ struct QmpAsync {
 }
 
 impl QmpAsync {
-    fn connect(qemu: &Qemu) -> Self {
+    fn connect(socket: &Path) -> Self {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
@@ -411,7 +429,7 @@ impl QmpAsync {
             .expect("a tokio runtime");
         let connection = runtime.block_on(async {
             let connect = async {
-                let stream = tokio::net::UnixStream::connect(&qemu.socket).await?;
+                let stream = tokio::net::UnixStream::connect(socket).await?;
                 let buf = vec![0; READ_BUF].into_boxed_slice();
                 AsyncConnection::connect(FromTokio::new(stream), buf)
                     .await
@@ -461,9 +479,9 @@ struct QmpSession {
 }
 
 impl QmpSession {
-    fn connect(qemu: &Qemu) -> Self {
+    fn connect(stream: UnixStream) -> Self {
         let mut this = Self {
-            stream: qemu.connect(),
+            stream,
             framer: Framer::new(vec![0; READ_BUF].into_boxed_slice()),
             client: Client::new(),
         };
@@ -555,8 +573,7 @@ struct SerdeLines {
 }
 
 impl SerdeLines {
-    fn connect(qemu: &Qemu) -> Self {
-        let stream = qemu.connect();
+    fn connect(stream: UnixStream) -> Self {
         let mut this = Self {
             reader: BufReader::with_capacity(READ_BUF, stream.try_clone().expect("cloning")),
             writer: BufWriter::new(stream),
@@ -700,78 +717,68 @@ const CLIENTS: [&str; 4] = [
     "serde_json/lines",
 ];
 
-/// Benchmark every client in `group`, each over a fresh connection (closed before the
-/// next one connects).
-fn run_clients<M: Measurement>(
-    group: &mut BenchmarkGroup<'_, M>,
-    qemu: &Qemu,
-    tallies: &mut [Tally; CLIENTS.len()],
-) {
-    let [blocking, asynchronous, session, serde] = tallies;
-
-    let mut client = QmpBlocking::connect(qemu);
-    group.bench_function(CLIENTS[0], |b| {
-        b.iter(|| black_box(blocking.batch(|n| batch(&mut client, n))))
-    });
-    drop(client);
-
-    let mut client = QmpAsync::connect(qemu);
-    group.bench_function(CLIENTS[1], |b| {
-        b.iter(|| black_box(asynchronous.batch(|n| client.batch(n))))
-    });
-    drop(client);
-
-    let mut client = QmpSession::connect(qemu);
-    group.bench_function(CLIENTS[2], |b| {
-        b.iter(|| black_box(session.batch(|n| batch(&mut client, n))))
-    });
-    drop(client);
-
-    let mut client = SerdeLines::connect(qemu);
-    group.bench_function(CLIENTS[3], |b| {
-        b.iter(|| black_box(serde.batch(|n| batch(&mut client, n))))
-    });
-    drop(client);
+/// Every client, each connected to a monitor of its own.
+struct Clients {
+    blocking: QmpBlocking,
+    asynchronous: QmpAsync,
+    session: QmpSession,
+    serde: SerdeLines,
 }
 
-fn main() {
-    let Some(qemu) = Qemu::start() else {
-        return;
-    };
+impl Clients {
+    fn connect(qemu: &Qemu) -> Self {
+        Self {
+            blocking: QmpBlocking::connect(&qemu.sockets[0]),
+            asynchronous: QmpAsync::connect(&qemu.sockets[1]),
+            session: QmpSession::connect(qemu.connect(2)),
+            serde: SerdeLines::connect(qemu.connect(3)),
+        }
+    }
+
+    /// Run a batch of `n` commands on client `i` (of [`CLIENTS`]).
+    fn batch(&mut self, i: usize, n: u64) -> usize {
+        match i {
+            0 => batch(&mut self.blocking, n),
+            1 => self.asynchronous.batch(n),
+            2 => batch(&mut self.session, n),
+            _ => batch(&mut self.serde, n),
+        }
+    }
+}
+
+/// Benchmark every client in `group`, tallying every batch in `tallies`.
+fn run_clients<M: Measurement>(
+    group: &mut BenchmarkGroup<'_, M>,
+    clients: &mut Clients,
+    tallies: &mut [Tally; CLIENTS.len()],
+) {
+    for (i, (name, tally)) in CLIENTS.iter().zip(tallies).enumerate() {
+        group.bench_function(*name, |b| {
+            b.iter(|| black_box(tally.batch(|n| clients.batch(i, n))))
+        });
+    }
+}
+
+/// Rounds of the interleaved pass: one batch of each client per round.
+const ROUNDS: usize = 8;
+
+/// The interleaved pass: [`ROUNDS`] rounds, each running one batch on every client,
+/// starting with a different client each round. Whatever else loads the machine then
+/// weighs on every client alike, which criterion's runs (one client after the other)
+/// cannot promise.
+fn interleaved(clients: &mut Clients) -> [Tally; CLIENTS.len()] {
     let mut tallies: [Tally; CLIENTS.len()] = Default::default();
-
-    let mut wall: Criterion<WallTime> = Criterion::default().configure_from_args();
-    {
-        let mut group = wall.benchmark_group("pipeline_wall");
-        group
-            .throughput(Throughput::Elements(BATCH))
-            .sampling_mode(SamplingMode::Flat)
-            .sample_size(10)
-            .warm_up_time(Duration::from_secs(1))
-            .measurement_time(Duration::from_secs(4));
-        run_clients(&mut group, &qemu, &mut tallies);
-        group.finish();
+    for round in 0..ROUNDS {
+        for k in 0..CLIENTS.len() {
+            let i = (round + k) % CLIENTS.len();
+            black_box(tallies[i].batch(|n| clients.batch(i, n)));
+        }
     }
+    tallies
+}
 
-    // Measured in CPU time: 0.1 s of the client's CPU is 20 s of wall clock for a
-    // client that needs 0.5 % of a core.
-    let mut cpu = Criterion::default()
-        .with_measurement(ThreadCpuTime)
-        .configure_from_args();
-    {
-        let mut group = cpu.benchmark_group("pipeline_cpu");
-        group
-            .throughput(Throughput::Elements(BATCH))
-            .sampling_mode(SamplingMode::Flat)
-            .sample_size(10)
-            .warm_up_time(Duration::from_millis(20))
-            .measurement_time(Duration::from_millis(100));
-        run_clients(&mut group, &qemu, &mut tallies);
-        group.finish();
-    }
-    drop(qemu);
-
-    println!("\nPipelined query-status, {IN_FLIGHT} in flight, over every batch run above:");
+fn print_summary(title: &str, tallies: &[Tally; CLIENTS.len()]) {
+    println!("\n{title}");
     println!(
         "{:<18} {:>8} {:>11} {:>9} {:>9} {:>12} {:>10}",
         "client", "commands", "commands/s", "CPU µs", "% of one", "user/kernel", "blocked"
@@ -780,7 +787,7 @@ fn main() {
         "{:<18} {:>8} {:>11} {:>9} {:>9} {:>12} {:>10}",
         "", "", "", "/command", "core", "µs/command", "/command"
     );
-    for (name, tally) in CLIENTS.iter().zip(&tallies) {
+    for (name, tally) in CLIENTS.iter().zip(tallies) {
         if tally.commands == 0 {
             continue;
         }
@@ -805,6 +812,65 @@ fn main() {
          over wall time;\nuser/kernel: the same split by getrusage (tick-based, so \
          coarser); blocked: times the thread waited for QEMU."
     );
+}
+
+fn main() {
+    let Some(qemu) = Qemu::start(CLIENTS.len()) else {
+        return;
+    };
+    let mut clients = Clients::connect(&qemu);
+    let mut tallies: [Tally; CLIENTS.len()] = Default::default();
+
+    let mut wall: Criterion<WallTime> = Criterion::default().configure_from_args();
+    {
+        let mut group = wall.benchmark_group("pipeline_wall");
+        group
+            .throughput(Throughput::Elements(BATCH))
+            .sampling_mode(SamplingMode::Flat)
+            .sample_size(10)
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(4));
+        run_clients(&mut group, &mut clients, &mut tallies);
+        group.finish();
+    }
+
+    // Measured in CPU time: 0.1 s of the client's CPU is 20 s of wall clock for a
+    // client that needs 0.5 % of a core.
+    let mut cpu = Criterion::default()
+        .with_measurement(ThreadCpuTime)
+        .configure_from_args();
+    {
+        let mut group = cpu.benchmark_group("pipeline_cpu");
+        group
+            .throughput(Throughput::Elements(BATCH))
+            .sampling_mode(SamplingMode::Flat)
+            .sample_size(10)
+            .warm_up_time(Duration::from_millis(20))
+            .measurement_time(Duration::from_millis(100));
+        run_clients(&mut group, &mut clients, &mut tallies);
+        group.finish();
+    }
+
+    // `cargo bench` passes `--bench`; without it, or with `--test` (`cargo test`),
+    // criterion runs each function once to check it, and the summary covers those runs.
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test") {
+        let tallies = interleaved(&mut clients);
+        print_summary(
+            &format!(
+                "Interleaved pass: pipelined query-status, {IN_FLIGHT} in flight, {ROUNDS} \
+                 batches of {BATCH} per client, the clients taking turns:"
+            ),
+            &tallies,
+        );
+    } else {
+        print_summary(
+            &format!("Pipelined query-status, {IN_FLIGHT} in flight, over the batches run above:"),
+            &tallies,
+        );
+    }
+    drop(clients);
+    drop(qemu);
 
     wall.final_summary();
     cpu.final_summary();
