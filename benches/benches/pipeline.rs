@@ -116,6 +116,8 @@ const READ_BUF: usize = 8 * 1024;
 const QEMU: &str = "qemu-system-x86_64";
 /// How long any wait may take (QEMU answers in milliseconds; this bounds a failure).
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a whole batch of the async client may take (it has no socket timeouts).
+const BATCH_TIMEOUT: Duration = Duration::from_secs(120);
 
 // ---------------------------------------------------------------------------------
 // The thread's CPU time as a criterion measurement.
@@ -466,7 +468,7 @@ impl QmpAsync {
             sum
         };
         self.runtime
-            .block_on(async { tokio::time::timeout(TIMEOUT, run).await })
+            .block_on(async { tokio::time::timeout(BATCH_TIMEOUT, run).await })
             .expect("a batch within the timeout")
     }
 }
