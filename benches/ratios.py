@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Summarise the `framing` and `messages` criterion results as markdown tables.
+"""Summarise the `framing`, `messages` and `pipeline` criterion results as markdown tables.
 
 Run after `cargo bench -p qmp-benches`:
 
