@@ -297,6 +297,73 @@ impl<'a> RawJson<'a> {
     }
 }
 
+/// Whether the JSON number `number` (checked grammar) is finite as an `f64`, that is,
+/// rounds to a finite value: decided on its digits, without converting it (which would
+/// bring the float parser into every image that only needs the answer).
+///
+/// A number is `0.DIGITS × 10^p` with a nonzero first digit; it is finite when
+/// `p < 309` and infinite when `p > 309`. At `p = 309` it rounds to `f64::MAX` below
+/// `2^1024 − 2^970` (halfway between `f64::MAX` and `2^1024`) and to infinity from
+/// there on (the tie goes to the even `2^1024`).
+pub(crate) fn finite_as_f64(number: &[u8]) -> bool {
+    /// `2^1024 − 2^970`, all 309 digits.
+    const HALFWAY: &[u8] = b"179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792";
+    let unsigned = number.strip_prefix(b"-").unwrap_or(number);
+    let (mantissa, exponent) = match unsigned.iter().position(|&b| b == b'e' || b == b'E') {
+        Some(at) => (
+            unsigned.get(..at).unwrap_or_default(),
+            unsigned.get(at + 1..).unwrap_or_default(),
+        ),
+        None => (unsigned, &b""[..]),
+    };
+    let (integer, fraction) = match mantissa.iter().position(|&b| b == b'.') {
+        Some(at) => (
+            mantissa.get(..at).unwrap_or_default(),
+            mantissa.get(at + 1..).unwrap_or_default(),
+        ),
+        None => (mantissa, &b""[..]),
+    };
+    let exponent = {
+        let (negative, digits) = match exponent {
+            [b'-', rest @ ..] => (true, rest),
+            [b'+', rest @ ..] => (false, rest),
+            rest => (false, rest),
+        };
+        // Far beyond any threshold below; saturating keeps it from wrapping.
+        let magnitude = digits.iter().fold(0i64, |acc, &d| {
+            acc.saturating_mul(10).saturating_add(i64::from(d - b'0'))
+        });
+        if negative {
+            -magnitude
+        } else {
+            magnitude
+        }
+    };
+    let digits = || integer.iter().chain(fraction).copied();
+    let Some(leading_zeros) = digits().position(|d| d != b'0') else {
+        return true; // zero
+    };
+    let point = (integer.len() as i64)
+        .saturating_sub(leading_zeros as i64)
+        .saturating_add(exponent);
+    match point.cmp(&309) {
+        core::cmp::Ordering::Less => true,
+        core::cmp::Ordering::Greater => false,
+        core::cmp::Ordering::Equal => {
+            let mut significant = digits().skip(leading_zeros);
+            for &h in HALFWAY {
+                let d = significant.next().unwrap_or(b'0');
+                if d != h {
+                    return d < h;
+                }
+            }
+            // Equal to the halfway point (rounds to infinity), or longer: any nonzero
+            // digit left makes it larger still.
+            false
+        }
+    }
+}
+
 /// The JSON integer at the start of `bytes` and the rest, read in one pass; `None` if it
 /// does not fit `i64` or is followed by a fraction or exponent.
 pub(crate) fn leading_integer(bytes: &[u8]) -> Option<(i64, &[u8])> {

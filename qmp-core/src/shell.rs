@@ -777,7 +777,7 @@ fn number(text: &str) -> Option<RawJson<'_>> {
         return None;
     }
     let in_range = if text.contains(['.', 'e', 'E']) {
-        json.as_f64().is_some()
+        crate::json::finite_as_f64(text.as_bytes())
     } else {
         json.as_i64().is_some() || json.as_u64().is_some()
     };

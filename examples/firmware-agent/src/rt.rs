@@ -1,16 +1,15 @@
-//! Start-up: the vector table, the reset handler that turns the FPU on and calls
-//! [`main`](crate::main), and the handlers of faults and panics (they stop).
+//! Start-up: the vector table, the reset handler (FPU on, stack painted, then
+//! [`main`](crate::main)), and the handlers of faults and panics, which report and end
+//! the program with their own exit status.
 //!
-//! This module and [`uart`](crate::uart)'s two register accessors are the only places
-//! that need `unsafe`: exporting the entry symbol, placing the vector table, and one
-//! write to a core register followed by two barriers.
+//! Exporting the entry symbol and placing the vector table are `unsafe` attributes;
+//! everything else goes through [`hw`](crate::hw).
 
 #![allow(unsafe_code)]
 
-use core::fmt::Write as _;
 use core::panic::PanicInfo;
 
-use crate::uart::{Port, Uart};
+use crate::{host, hw};
 
 /// A handler in the vector table.
 type Handler = extern "C" fn() -> !;
@@ -22,23 +21,23 @@ type Handler = extern "C" fn() -> !;
 #[unsafe(link_section = ".vector_table.exceptions")]
 #[used]
 static EXCEPTIONS: [Option<Handler>; 15] = {
-    let stop = Some(stop as Handler);
+    let fault = Some(fault as Handler);
     [
         Some(Reset),
-        stop,
-        stop,
-        stop,
-        stop,
-        stop,
+        fault,
+        fault,
+        fault,
+        fault,
+        fault,
         None,
         None,
         None,
         None,
-        stop,
-        stop,
+        fault,
+        fault,
         None,
-        stop,
-        stop,
+        fault,
+        fault,
     ]
 };
 
@@ -47,33 +46,37 @@ const CPACR: usize = 0xE000_ED88;
 /// Full access to CP10 and CP11, the FPU.
 const CPACR_FPU: u32 = 0b1111 << 20;
 
+/// The top of RAM, where the stack starts (`link.x`).
+pub const STACK_TOP: usize = 0x2000_0000 + 4 * 1024 * 1024;
+/// How much of the stack is painted at reset and watched: a stack deeper than this is
+/// reported as "more than".
+pub const STACK_WATCHED: usize = 64 * 1024;
+
 /// The reset handler: enable the FPU (the target's ABI passes floats in its
-/// registers), then run the program.
+/// registers), paint the stack, then run the program.
 #[unsafe(no_mangle)]
 pub extern "C" fn Reset() -> ! {
-    let cpacr = core::ptr::with_exposed_provenance_mut::<u32>(CPACR);
-    // SAFETY: CPACR is a register of the System Control Block, mapped on every
-    // ARMv7-M core; nothing else accesses it. The barriers make the new access rights
-    // apply to the instructions that follow, as the architecture requires.
-    unsafe {
-        cpacr.write_volatile(cpacr.read_volatile() | CPACR_FPU);
-        core::arch::asm!("dsb", "isb");
-    }
+    hw::write(CPACR, hw::read(CPACR) | CPACR_FPU);
+    hw::barriers();
+    hw::paint_stack(STACK_TOP - STACK_WATCHED);
     crate::main()
 }
 
-/// Faults and unexpected exceptions: stop here (a debugger shows where from the
-/// stacked registers).
-extern "C" fn stop() -> ! {
-    loop {
-        core::hint::spin_loop();
-    }
+/// Faults and unexpected exceptions: report and end with status 4.
+extern "C" fn fault() -> ! {
+    host::line(format_args!("fault: an unexpected exception"));
+    hw::exit(4)
 }
 
-/// A panic (none is expected: qmp-core does not panic on any input) is written to the
-/// console, then the program stops.
+/// A panic (none is expected: qmp-core does not panic on any input): report and end
+/// with status 101, as a Rust program's panic does.
 #[panic_handler]
 fn panic(info: &PanicInfo<'_>) -> ! {
-    let _ = writeln!(Uart::new(Port::Uart1), "panic: {info}");
-    stop()
+    host::line(format_args!("panic: {info}"));
+    hw::exit(101)
+}
+
+/// The deepest the stack has been since reset, in bytes (at most [`STACK_WATCHED`]).
+pub fn stack_high_water() -> usize {
+    STACK_TOP - hw::stack_low_water(STACK_TOP - STACK_WATCHED, STACK_TOP)
 }

@@ -298,7 +298,7 @@ pub(super) trait Outgoing {
         sink: &mut S,
     ) -> Result<Ticket, ClientError<S::Error>>;
 
-    /// Write the same bytes again for `ticket` (only the async connection does).
+    /// Write the same bytes again for `ticket`.
     #[cfg_attr(not(feature = "async"), allow(dead_code))]
     fn rewrite<S: Sink + ?Sized>(
         &self,

@@ -177,3 +177,57 @@ fn frames_convert_for_free() {
     let json = RawJson::from(frame);
     assert_eq!(json.get("event").unwrap().as_json_str().unwrap(), "STOP");
 }
+
+/// `finite_as_f64` agrees with the float parser on the edges of `f64`'s range.
+#[test]
+fn finite_as_f64_edges() {
+    let halfway = "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792";
+    let below = halfway.replace("97792", "97791");
+    let cases: &[&str] = &[
+        "0", "-0", "0.0", "0e999999999999", "1e-400", "-1e-99999999999999999999", "1.5",
+        "1e308", "9.99e308", "1e309", "-1e309", "1.7976931348623157e308",
+        "1.7976931348623158e308", "1.797693134862315807937289714053e308",
+        "1.797693134862315807937289714054e308", "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497791.99999",
+        halfway, &below, "0.000179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792e312",
+        "0.5e309", "0.1e310", "0.17976931348623158e309", "10e308", "1e+308", "1E308",
+        "123456789e300", "0.0000001e315", "1e99999999999999999999999",
+    ];
+    for case in cases {
+        assert!(RawJson::parse(case.as_bytes()).is_ok(), "{case} is JSON");
+        let want = case.parse::<f64>().unwrap().is_finite();
+        assert_eq!(finite_as_f64(case.as_bytes()), want, "{case}");
+    }
+}
+
+proptest::proptest! {
+    /// Numbers a few digits away from the halfway point: the same answer as parsing.
+    #[test]
+    fn finite_as_f64_near_the_edge(
+        keep in 0usize..309,
+        tail in "[0-9]{0,12}",
+        shift in -2i32..3,
+    ) {
+        let halfway = "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792";
+        // 0.DIGITS × 10^(309 + shift)
+        let text = std::format!("0.{}{}e{}", &halfway[..keep], tail, 309 + shift);
+        let want = text.parse::<f64>().unwrap().is_finite();
+        proptest::prop_assert_eq!(finite_as_f64(text.as_bytes()), want, "{}", text);
+    }
+
+    /// Any JSON number: the same answer as parsing it.
+    #[test]
+    fn finite_as_f64_matches_parsing(
+        negative in proptest::bool::ANY,
+        integer in "(0|[1-9][0-9]{0,320})",
+        fraction in proptest::option::of("[0-9]{1,40}"),
+        exponent in proptest::option::of(-400i32..400),
+    ) {
+        let mut text = std::string::String::new();
+        if negative { text.push('-'); }
+        text.push_str(&integer);
+        if let Some(f) = &fraction { text.push('.'); text.push_str(f); }
+        if let Some(e) = exponent { text.push_str(&std::format!("e{e}")); }
+        let want = text.parse::<f64>().unwrap().is_finite();
+        proptest::prop_assert_eq!(finite_as_f64(text.as_bytes()), want, "{}", text);
+    }
+}

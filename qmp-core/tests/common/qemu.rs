@@ -76,7 +76,13 @@ pub enum Endpoint {
 /// Whether the emulator can be run; `None` means "skip this test". Panics when it is
 /// missing and `CI` is `true`.
 fn qemu_available() -> bool {
-    match Command::new(QEMU)
+    emulator_available(QEMU)
+}
+
+/// Whether `program` (an emulator) can be run: `false` means "skip this test", with a
+/// line on standard error. Panics when it is missing and `CI` is `true`.
+pub fn emulator_available(program: &str) -> bool {
+    match Command::new(program)
         .arg("--version")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -88,20 +94,20 @@ fn qemu_available() -> bool {
             let test = thread::current().name().unwrap_or("live test").to_owned();
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!(
-                    "{test}: {QEMU} not found on PATH, and CI=true: the live QEMU tests \
+                    "{test}: {program} not found on PATH, and CI=true: the live QEMU tests \
                      must run in CI (scripts/install-qemu installs QEMU 10)"
                 );
             }
             // Straight to the process's stderr, past the test harness's capture, in one
             // write so that parallel tests do not interleave their lines.
             let line = format!(
-                "{test}: skipped: {QEMU} not found (run scripts/install-qemu, or set CI=true \
+                "{test}: skipped: {program} not found (run scripts/install-qemu, or set CI=true \
                  to make this a failure)\n"
             );
             let _ = io::stderr().write_all(line.as_bytes());
             false
         }
-        Err(e) => panic!("running `{QEMU} --version`: {e}"),
+        Err(e) => panic!("running `{program} --version`: {e}"),
     }
 }
 
