@@ -232,10 +232,10 @@ pub fn run(target: &str, options: Options) -> u8 {
         // Shell words of our own.
         if transaction.is_none() && !options.hmp {
             if trimmed == "help" {
+                print!("{}", columns(&catalog.commands, 100));
                 println!(
-                    "Commands: {}\nhelp CMD shows a command's arguments. transaction( starts \
-                     a transaction: one action per line, ) sends it.",
-                    catalog.commands.join(" ")
+                    "help CMD shows a command's arguments. transaction( starts a \
+                     transaction: one action per line, ) sends it."
                 );
                 continue;
             }
@@ -356,6 +356,25 @@ fn build(
     Typed::parse(&String::from_utf8_lossy(&text)).map(Some)
 }
 
+/// `names` in columns across `width` characters, filled down then across, as `ls`.
+fn columns(names: &[String], width: usize) -> String {
+    let cell = names.iter().map(|n| n.chars().count()).max().unwrap_or(0) + 2;
+    let per_row = (width / cell.max(1)).max(1);
+    let rows = names.len().div_ceil(per_row);
+    let mut out = String::new();
+    for row in 0..rows {
+        let mut line = String::new();
+        for col in 0..per_row {
+            if let Some(name) = names.get(col * rows + row) {
+                line.push_str(&format!("{name:<cell$}"));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 /// Prints straight to stdout when there is no terminal to print above.
 struct Plain;
 
@@ -456,5 +475,54 @@ impl Typed {
         }
         out.push('}');
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_fill_down_then_across() {
+        let names: Vec<String> = ["a", "bb", "c", "d", "e"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(columns(&names, 12), "a   c   e\nbb  d\n");
+    }
+
+    #[test]
+    fn transactions_collect_actions() {
+        let mut t = None;
+        assert!(build("transaction(", &mut t, false).unwrap().is_none());
+        assert!(
+            build("block-dirty-bitmap-add node=d0 name=b0", &mut t, false)
+                .unwrap()
+                .is_none()
+        );
+        let sent = build("abort )", &mut t, false).unwrap().unwrap();
+        assert_eq!(
+            sent.text(),
+            r#"{"execute":"transaction","arguments":{"actions":[{"type":"block-dirty-bitmap-add","data":{"node":"d0","name":"b0"}},{"type":"abort","data":{}}]}}"#
+        );
+        assert!(t.is_none());
+        let one_line = build("transaction( abort, abort )", &mut t, false)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            one_line
+                .arguments()
+                .unwrap()
+                .get("actions")
+                .unwrap()
+                .elements()
+                .count(),
+            2
+        );
+        let hmp = build("info status", &mut t, true).unwrap().unwrap();
+        assert_eq!(
+            hmp.text(),
+            r#"{"execute":"human-monitor-command","arguments":{"command-line":"info status"}}"#
+        );
     }
 }
