@@ -69,8 +69,11 @@ pub fn event_line(event: &EventMessage<'_>, style: Style) -> String {
 fn flatten(prefix: &str, value: RawJson<'_>, out: &mut Vec<String>) {
     match value.kind() {
         Kind::Object => {
-            // An address (SPICE, VNC, migration peers): host:port in one field.
-            let [host, port] = value.get_all(["host", "port"]);
+            // An address (SPICE, VNC, migration peers): host:port in one field, the
+            // family shown by the form of the host.
+            let [host, port, service] = value.get_all(["host", "port", "service"]);
+            let port = port.or(service);
+            let address = host.is_some() && port.is_some();
             if let (Some(host), Some(port)) = (host, port) {
                 let host = host
                     .as_json_str()
@@ -90,10 +93,7 @@ fn flatten(prefix: &str, value: RawJson<'_>, out: &mut Vec<String>) {
             }
             for (key, member) in value.members() {
                 let key = key.to_string();
-                if host.is_some()
-                    && port.is_some()
-                    && ["host", "port", "family"].contains(&key.as_str())
-                {
+                if address && ["host", "port", "service", "family"].contains(&key.as_str()) {
                     continue;
                 }
                 let path = if prefix.is_empty() {
@@ -195,6 +195,62 @@ pub fn spice_line<const N: usize>(outcome: &SpiceOutcome, sessions: &SpiceSessio
     }
 }
 
+/// What the SPICE tracker made of one event, as JSON members: `"outcome"` (what
+/// happened), `"client"` (`host:port`), and the session and channel where known.
+pub fn spice_json(outcome: &SpiceOutcome) -> String {
+    let quoted = |text: &str| {
+        let mut out = Vec::new();
+        json::quote(text, &mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let channel = |c: &qmp_core::schema::spice::ChannelInfo| {
+        format!(
+            ",\"connection-id\":{},\"channel\":{},\"channel-id\":{}",
+            c.connection_id,
+            quoted(&channel_name(c.channel_type)),
+            c.channel_id
+        )
+    };
+    match outcome {
+        SpiceOutcome::Opened { client } => {
+            format!("\"outcome\":\"connected\",\"client\":{}", quoted(&client.to_string()))
+        }
+        SpiceOutcome::Initialized {
+            connection_id,
+            client,
+            tls,
+        } => format!(
+            "\"outcome\":\"session-began\",\"client\":{},\"connection-id\":{connection_id},\"tls\":{tls}",
+            quoted(&client.to_string())
+        ),
+        SpiceOutcome::ChannelAttached {
+            channel: c,
+            session_open,
+        } => format!(
+            "\"outcome\":\"channel-attached\"{},\"session-open\":{session_open}",
+            channel(c)
+        ),
+        SpiceOutcome::Closed {
+            connection_id,
+            client,
+            channels_left,
+        } => format!(
+            "\"outcome\":\"session-ended\",\"client\":{},\"connection-id\":{connection_id},\"channels-left\":{channels_left}",
+            quoted(&client.to_string())
+        ),
+        SpiceOutcome::ChannelDetached { channel: c } => {
+            format!("\"outcome\":\"channel-closed\"{}", channel(c))
+        }
+        SpiceOutcome::Abandoned { client } => {
+            format!("\"outcome\":\"no-session\",\"client\":{}", quoted(&client.to_string()))
+        }
+        SpiceOutcome::Untracked { client } => {
+            format!("\"outcome\":\"untracked\",\"client\":{}", quoted(&client.to_string()))
+        }
+        other => format!("\"outcome\":{}", quoted(&format!("{other:?}"))),
+    }
+}
+
 /// How `qmp events` shows what comes.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
@@ -278,14 +334,12 @@ pub fn run(target: &str, filter: &Filter, options: Options, timeout: Option<Dura
                 .unwrap_or(time);
             if options.json {
                 let mut line = format!(
-                    "{{\"seconds\":{},\"microseconds\":{},\"event\":\"{}\",\"spice\":",
+                    "{{\"timestamp\":{{\"seconds\":{},\"microseconds\":{}}},\"event\":\"{}\",",
                     event.timestamp.seconds,
                     event.timestamp.microseconds,
                     event.name.raw()
                 );
-                let mut text = Vec::new();
-                json::quote(&spice_line(&outcome, &sessions), &mut text);
-                line.push_str(&String::from_utf8_lossy(&text));
+                line.push_str(&spice_json(&outcome));
                 line.push_str(&format!(",\"sessions\":{}}}", sessions.sessions().count()));
                 line
             } else {

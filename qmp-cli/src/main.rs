@@ -128,7 +128,10 @@ Events keep coming until QEMU exits or you press Ctrl-C.
 instead: a SPICE client opens one connection per channel; a session begins when its main
 channel is initialized (SPICE_INITIALIZED with channel-type 1) and ends when the main
 channel disconnects, whatever its other channels do; a connection that closes before its
-link (a port probe) is no session.
+link (a port probe) is no session. With --json, each line is an object with the
+event's timestamp and name, \"outcome\" (connected, session-began, channel-attached,
+session-ended, channel-closed, no-session, untracked), \"client\" (host:port),
+\"connection-id\" and the channel where known, and \"sessions\" (how many are open).
 
 Examples:
   qmp events /tmp/qmp.sock

@@ -259,16 +259,23 @@ fn spice_link_main(link: &mut Stream) -> u32 {
 #[test]
 fn spice_sessions() {
     let port = free_tcp_addr().port();
-    let Some((mut qemu, sock, ctl)) = two_monitors(move |_| {
+    let Some((mut qemu, sock, ctl)) = two_monitors(move |dir| {
         vec![
             "-spice".to_owned(),
             format!("port={port},addr=127.0.0.1,disable-ticketing=on"),
+            "-qmp".to_owned(),
+            format!(
+                "unix:{},server=on,wait=off",
+                dir.join("json.sock").display()
+            ),
         ]
     }) else {
         return;
     };
     let server = Endpoint::Tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
     let follower = Follower::start(&["--spice-sessions", &sock]);
+    let json_sock = qemu.dir().join("json.sock");
+    let json = Follower::start(&["--spice-sessions", "--json", json_sock.to_str().unwrap()]);
     let mut excerpt = Vec::new();
 
     // A probe: connect and close, no link.
@@ -316,11 +323,39 @@ fn spice_sessions() {
         )
     );
     excerpt.push(line);
+    // The same as JSON Lines.
+    let json_lines: Vec<String> = (0..5).map(|_| json.line()).collect();
+    let outcomes: Vec<&str> = json_lines
+        .iter()
+        .map(|l| {
+            let at = l.find("\"outcome\":\"").expect("an outcome") + 11;
+            &l[at..at + l[at..].find('"').unwrap()]
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "connected",
+            "no-session",
+            "connected",
+            "session-began",
+            "session-ended"
+        ],
+        "{json_lines:#?}"
+    );
+    assert!(
+        json_lines[3].contains(&format!(
+            "\"client\":\"{local}\",\"connection-id\":{session},\"tls\":false,\"sessions\":1}}"
+        )),
+        "{}",
+        json_lines[3]
+    );
     // Other events are not shown in this mode; SHUTDOWN ends it.
     let mut ctl = qemu.connect_to(&ctl, 64 * 1024);
     ctl.negotiate(false);
     ctl.execute(&Stop);
     ctl.send(&Quit);
     assert_eq!(follower.exit_code(), Some(0));
+    assert_eq!(json.exit_code(), Some(0));
     eprintln!("qmp events --spice-sessions:\n{}", excerpt.join("\n"));
 }
