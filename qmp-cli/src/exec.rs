@@ -58,6 +58,9 @@ pub struct Failure {
     /// Only the wait timed out: the connection is still usable (a late reply will be
     /// counted and dropped).
     pub timed_out: bool,
+    /// The reply was larger than the buffer and was skipped: the connection is still
+    /// in step.
+    pub too_large: bool,
 }
 
 /// Send `command`, wait for its reply; the reply or why there is none.
@@ -75,6 +78,7 @@ pub fn run_one<'q>(qmp: &'q mut Qmp, command: &Typed) -> Result<RawReply<'q>, Fa
     let failure = |e: &target::QmpError| Failure {
         message: target::describe(e, &while_),
         timed_out: matches!(e, qmp_core::io::Error::Timeout),
+        too_large: matches!(e, qmp_core::io::Error::ReplyTooLarge { .. }),
     };
     if let Err(e) = ticket {
         return Err(failure(&e));

@@ -419,6 +419,8 @@ fn serve(
                     Err(e) if e.timed_out => {
                         Answer::Refused(format!("{} (try a longer --timeout)", e.message))
                     }
+                    // Skipped whole; the connection is still in step.
+                    Err(e) if e.too_large => Answer::Refused(e.message),
                     Err(e) => {
                         let _ = answers.send(Answer::Failed(e.message));
                         return None;

@@ -215,6 +215,8 @@ fn shell_goes_on_after_a_reply_times_out() {
         )),
         "query-qmp-schema" => Some((Duration::ZERO, "[]".into())),
         "slow" => Some((Duration::from_millis(1500), r#""late""#.into())),
+        // Larger than the shell's 4 MiB buffer.
+        "huge" => Some((Duration::ZERO, format!("\"{}\"", "x".repeat(5 << 20)))),
         _ => Some((Duration::ZERO, r#""on time""#.into())),
     });
     let mut shell = spawn(
@@ -223,6 +225,9 @@ fn shell_goes_on_after_a_reply_times_out() {
     );
     let banner = expect(&mut shell, "(QEMU) ");
     assert!(banner.contains("(2 commands)"), "{banner}");
+    shell.send_line("huge").unwrap();
+    expect(&mut shell, "bytes) is larger than the buffer");
+    expect(&mut shell, "(QEMU) ");
     shell.send_line("slow").unwrap();
     expect(
         &mut shell,
