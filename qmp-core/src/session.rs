@@ -95,7 +95,11 @@
 //! - requests QEMU would refuse get its `GenericError` and exact text
 //!   ([`parse_request`](crate::message::parse_request)), with their id when they were
 //!   objects; bytes that are not JSON (a client's `0xFF` included) get an error without
-//!   an id ([`ServerRefusal`]).
+//!   an id ([`ServerRefusal`]; its desc is not always QEMU's, see [`Server`]'s
+//!   "Differences from QEMU").
+//!
+//! The server's framer is set up with [`ScanConfig::qmp_server`](crate::scan::ScanConfig::qmp_server):
+//! after bad bytes, the next `{` starts a request wherever it is, as in QEMU.
 //!
 //! [`Server::event`] writes events, only in command mode, with a timestamp the caller
 //! provides.
@@ -110,6 +114,7 @@
 //! use qmp_core::frame::Framer;
 //! use qmp_core::json::RawJson;
 //! use qmp_core::message::{Timestamp, Version};
+//! use qmp_core::scan::ScanConfig;
 //! use qmp_core::schema::commands::{QmpCapability, QueryStatus};
 //! use qmp_core::session::{handler_fn, Client, ClientOutcome, Server, ServerOutcome};
 //!
@@ -117,7 +122,7 @@
 //! type Wire = heapless::Vec<u8, 512>;
 //! let (mut to_client, mut to_server) = (Wire::new(), Wire::new());
 //! let mut client_framer = Framer::new([0u8; 256]);
-//! let mut server_framer = Framer::new([0u8; 256]);
+//! let mut server_framer = Framer::with_config([0u8; 256], ScanConfig::qmp_server());
 //!
 //! let mut client: Client = Client::new();
 //! let mut server = Server::new(Some(Version::new(10, 0, 2)), &[QmpCapability::Oob]);

@@ -18,16 +18,19 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::qemu::{Closed, Endpoint, Monitor, Qemu, Qmp, BIG};
-use qmp_core::encode::{self, Id, SliceSink};
-use qmp_core::frame::{Frame, FrameError};
-use qmp_core::message::{parse_request, ErrorClass, Message, QemuVersion};
+use qmp_core::encode::{self, BufferFull, EncodeError, Id, SliceSink};
+use qmp_core::frame::{Frame, FrameError, Framer};
+use qmp_core::json::{Kind, RawJson};
+use qmp_core::message::{parse_request, ErrorClass, Message, QemuVersion, Request, Version};
+use qmp_core::scan::ScanConfig;
 use qmp_core::schema::commands::{
-    CommandInfo, Cont, QmpCapabilities, QueryCommands, QueryQmpSchema, QueryStatus, QueryVersion,
-    QueryVnc, Quit, RunState, Stop, SystemPowerdown, SystemReset,
+    CommandInfo, Cont, QmpCapabilities, QmpCapability, QueryCommands, QueryQmpSchema, QueryStatus,
+    QueryVersion, QueryVnc, Quit, RunState, Stop, SystemPowerdown, SystemReset,
 };
 use qmp_core::schema::events::{NetworkAddressFamily, ShutdownCause};
 use qmp_core::schema::introspect::MetaType;
 use qmp_core::schema::Event;
+use qmp_core::session::{Answered, Responder, Server, ServerOutcome};
 
 /// Start QEMU with a QMP monitor, or skip the test (return) when QEMU is missing.
 macro_rules! qemu {
@@ -546,6 +549,31 @@ const ERRORS: &[Case] = &[
         false,
         NotJson,
     ),
+    // The resync byte, a stray closing brace, a word that is no keyword.
+    case(
+        Commands,
+        b"\xff",
+        GENERIC,
+        "JSON parse error, stray '\u{FFFD}'",
+        false,
+        NotJson,
+    ),
+    case(
+        Commands,
+        b"}",
+        GENERIC,
+        "JSON parse error, expecting value",
+        false,
+        NotJson,
+    ),
+    case(
+        Commands,
+        b"foo",
+        GENERIC,
+        "JSON parse error, invalid keyword 'foo'",
+        false,
+        NotJson,
+    ),
     // The lexer's error at `01`, then the parser's at the `}` left over.
     Case {
         replies: 2,
@@ -619,8 +647,277 @@ const ERRORS: &[Case] = &[
     ),
 ];
 
+/// An answer to one bad input: the first error's class, desc and whether it echoed an
+/// id, the number of error replies, and whether the marker command that followed got
+/// its own reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Answer {
+    class: String,
+    desc: String,
+    id: bool,
+    replies: usize,
+    marker: bool,
+}
+
+/// Where `session::Server` answers differently from QEMU 10.0.2, in the same phase, on
+/// the same bytes: the Server's exact answer (the table holds QEMU's). Every entry is
+/// asserted, both ways: QEMU must still answer as the table says and the Server as
+/// written here. What each difference comes from is said in `Server`'s docs
+/// ("Differences from QEMU").
+struct Differs {
+    phase: Phase,
+    input: &'static [u8],
+    /// Class, desc, id echoed, error replies, marker answered.
+    server: (&'static str, &'static str, bool, usize, bool),
+}
+
+/// Shorthand for a [`Differs`] entry.
+const fn differs(
+    phase: Phase,
+    input: &'static [u8],
+    desc: &'static str,
+    replies: usize,
+    marker: bool,
+) -> Differs {
+    Differs {
+        phase,
+        input,
+        server: (GENERIC, desc, false, replies, marker),
+    }
+}
+
+/// The expected differences: the Server's desc, number of error replies, and whether
+/// the marker was answered; class GenericError and no id, as in QEMU's answers, but
+/// for the repeated key. Bytes that are not JSON reach the Server as a `FrameError`, which
+/// says what the framer's strict scanner found and where, but not the bytes QEMU's
+/// texts quote (`stray '…'`, `invalid keyword '…'`, `\uXXXX is not …`) nor the
+/// grammar position its parser names (`expecting value`, `expected separator in
+/// dict`): the Server's desc is `JSON parse error, ` and the scanner's description.
+/// Where the reply counts agree, the answer differs in its desc only.
+const SERVER_DIFFERS: &[Differs] = &[
+    differs(
+        Commands,
+        br#"{"execute":"query-status",}"#,
+        "JSON parse error, unexpected byte",
+        1,
+        true,
+    ),
+    differs(
+        Commands,
+        br#"{"execute": }"#,
+        "JSON parse error, unexpected byte",
+        1,
+        true,
+    ),
+    differs(
+        Commands,
+        br#"{"execute":"query-status" "id":"bad"}"#,
+        "JSON parse error, unexpected byte",
+        1,
+        true,
+    ),
+    differs(
+        Commands,
+        br#"{"execute":tru}"#,
+        "JSON parse error, invalid literal",
+        1,
+        true,
+    ),
+    differs(
+        Commands,
+        br#"{"execute":"query-status","id":"\uD800"}"#,
+        "JSON parse error, unpaired UTF-16 surrogate escape in string",
+        1,
+        true,
+    ),
+    differs(Commands, b"%", "JSON parse error, unexpected byte", 1, true),
+    differs(
+        Commands,
+        b"\xff",
+        "JSON parse error, unexpected byte",
+        1,
+        true,
+    ),
+    differs(Commands, b"}", "JSON parse error, unexpected byte", 1, true),
+    differs(
+        Commands,
+        b"foo",
+        "JSON parse error, invalid literal",
+        1,
+        true,
+    ),
+    // QEMU's lexer resumes at the `}` after `01`, which is a message of its own and a
+    // second error; the framer resumes at the next `{`, one error for the region.
+    differs(
+        Commands,
+        br#"{"execute":"query-status","id":01}"#,
+        "JSON parse error, invalid number",
+        1,
+        true,
+    ),
+    // QEMU's parser refuses a repeated key; JSON allows it, and so do the framer and
+    // parse_request: the Server runs the request (class "(return)" here, see
+    // `Mirror::answer`).
+    Differs {
+        phase: Commands,
+        input: br#"{"execute":"query-status","id":"bad","id":"bad"}"#,
+        server: ("(return)", "", true, 1, true),
+    },
+];
+
+/// The sink the mirrored server writes into.
+type Out = heapless::Vec<u8, 8192>;
+
+/// What QEMU does with the commands the table sends once negotiated: `query-status`
+/// takes no argument, `human-monitor-command` wants a string `command-line`, no
+/// command allows `exec-oob`, every other name is unknown.
+fn qemu_commands(
+    request: &Request<'_>,
+    responder: Responder<'_, Out>,
+) -> Result<Answered, EncodeError<BufferFull>> {
+    let first_argument = request
+        .arguments
+        .and_then(|a| a.members().next().map(|(name, _)| name.to_string()));
+    if request.name == "query-status" && !request.oob {
+        return match first_argument {
+            Some(name) => responder.error_fmt(
+                ErrorClass::GenericError,
+                format_args!("Parameter '{name}' is unexpected"),
+            ),
+            None => responder
+                .success(RawJson::parse(br#"{"status":"running","running":true}"#).unwrap()),
+        };
+    }
+    if request.name == "human-monitor-command" && !request.oob {
+        let line = request.arguments.and_then(|a| a.get("command-line"));
+        return match line.map(|l| l.kind()) {
+            None => responder.error(
+                ErrorClass::GenericError,
+                "Parameter 'command-line' is missing",
+            ),
+            Some(Kind::String) => responder.success(RawJson::parse(br#""""#).unwrap()),
+            Some(_) => responder.error(
+                ErrorClass::GenericError,
+                "Invalid parameter type for 'command-line', expected: string",
+            ),
+        };
+    }
+    if request.oob && request.name == "query-status" {
+        return responder.oob_not_supported();
+    }
+    responder.command_not_found()
+}
+
+/// A `session::Server` in the state QEMU's monitor is in for `phase` (greeted, and
+/// negotiated as [`Qmp::negotiate`] does), reading through a framer of its own with the
+/// server's settings ([`ScanConfig::qmp_server`]).
+struct Mirror {
+    server: Server<'static>,
+    framer: Framer<Vec<u8>>,
+}
+
+static OFFERED: [QmpCapability<'static>; 1] = [QmpCapability::Oob];
+
+impl Mirror {
+    fn new(phase: Phase) -> Self {
+        let mut mirror = Mirror {
+            server: Server::new(Some(Version::new(10, 0, 2)), &OFFERED),
+            framer: Framer::with_config(vec![0; BIG], ScanConfig::qmp_server()),
+        };
+        let mut out = Out::new();
+        mirror.server.greet(&mut out).unwrap();
+        let negotiation: &[u8] = match phase {
+            Greeting => return mirror,
+            Commands => br#"{"execute":"qmp_capabilities","id":0}"#,
+            Oob => br#"{"execute":"qmp_capabilities","arguments":{"enable":["oob"]},"id":0}"#,
+        };
+        let replies = mirror.feed(negotiation);
+        assert_eq!(replies.len(), 1, "{replies:?}");
+        mirror
+    }
+
+    /// Feed `bytes` and return the lines the server wrote.
+    fn feed(&mut self, bytes: &[u8]) -> Vec<Vec<u8>> {
+        let mut out = Out::new();
+        let server = &mut self.server;
+        let mut handler = qmp_core::session::handler_fn(qemu_commands);
+        self.framer.feed(bytes, |item| {
+            let outcome = server.handle(item, &mut handler, &mut out);
+            assert!(
+                matches!(
+                    outcome,
+                    Ok(ServerOutcome::Negotiated { .. }
+                        | ServerOutcome::Executed(_)
+                        | ServerOutcome::Refused(_))
+                ),
+                "{outcome:?}"
+            );
+        });
+        let text = out.to_vec();
+        let mut lines: Vec<Vec<u8>> = text
+            .split(|&b| b == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec())
+            .collect();
+        assert_eq!(lines.pop(), Some(Vec::new()), "every line ends with CRLF");
+        lines
+    }
+
+    /// The server's answer to `input` followed by `marker` (the same bytes QEMU got).
+    fn answer(&mut self, input: &[u8], marker: &[u8], marker_id: u64) -> (Answer, Vec<String>) {
+        let mut bytes = input.to_vec();
+        bytes.extend_from_slice(marker);
+        let lines = self.feed(&bytes);
+        let mut errors = Vec::new();
+        let mut marker_answered = false;
+        for line in &lines {
+            let frame = Frame::parse(line).unwrap();
+            let message = Message::parse(frame).unwrap();
+            if message.id().and_then(|i| i.as_u64()) == Some(marker_id) {
+                marker_answered = true;
+                continue;
+            }
+            let Message::Error(error) = message else {
+                // A request QEMU refuses and the server ran: class "(return)".
+                errors.push(("(return)".to_owned(), String::new(), message.id().is_some()));
+                continue;
+            };
+            if let Some(id) = error.id {
+                assert_eq!(id.as_str(), Some("bad"));
+            }
+            errors.push((
+                error.class.name().to_owned(),
+                error.desc.to_string(),
+                error.id.is_some(),
+            ));
+        }
+        let texts = lines
+            .iter()
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect();
+        let answer = match errors.first() {
+            Some((class, desc, id)) => Answer {
+                class: class.clone(),
+                desc: desc.clone(),
+                id: *id,
+                replies: errors.len(),
+                marker: marker_answered,
+            },
+            None => Answer {
+                class: String::new(),
+                desc: String::new(),
+                id: false,
+                replies: 0,
+                marker: marker_answered,
+            },
+        };
+        (answer, texts)
+    }
+}
+
 /// Send each bad input of `phase`, followed by a command whose reply marks the end of
-/// QEMU's answer; check the answer against the table and parse_request against QEMU.
+/// QEMU's answer; check the answer against the table, parse_request against QEMU, and
+/// a `session::Server` in the same phase, fed the same bytes through a framer, against
+/// QEMU's answer in this run (or against its recorded difference, [`SERVER_DIFFERS`]).
 fn check_errors(phase: Phase) {
     let mut qemu = qemu!(Monitor::Unix);
     let mut qmp = qemu.connect(BIG);
@@ -635,6 +932,7 @@ fn check_errors(phase: Phase) {
             qmp.negotiate(true);
         }
     }
+    let mut mirror = Mirror::new(phase);
     let mut failures = Vec::new();
     for case in ERRORS.iter().filter(|c| c.phase == phase) {
         let input = String::from_utf8_lossy(case.input);
@@ -667,6 +965,50 @@ fn check_errors(phase: Phase) {
         }
         if let Some(id) = first.id {
             assert_eq!(id.as_str(), Some("bad"), "{input}");
+        }
+
+        // The Server on the same bytes, against QEMU's answer in this run.
+        let qemu_answer = Answer {
+            class: seen.0.clone(),
+            desc: seen.1.clone(),
+            id: seen.2,
+            replies: seen.3,
+            marker: true,
+        };
+        let mut marker_bytes = [0u8; 64];
+        let mut sink = SliceSink::new(&mut marker_bytes);
+        encode::command(&mut sink, "query-status", (), Some(Id::U64(marker))).unwrap();
+        let (ours, lines) = mirror.answer(case.input, sink.written(), marker);
+        let differs = SERVER_DIFFERS
+            .iter()
+            .find(|d| d.phase == phase && d.input == case.input);
+        let expected = match differs {
+            None => qemu_answer.clone(),
+            Some(d) => {
+                let (class, desc, id, replies, marker) = d.server;
+                Answer {
+                    class: class.to_owned(),
+                    desc: desc.to_owned(),
+                    id,
+                    replies,
+                    marker,
+                }
+            }
+        };
+        if ours != expected {
+            failures.push(format!(
+                "{input}: the Server answered {ours:?} {lines:?}, expected {expected:?} (QEMU: {qemu_answer:?})"
+            ));
+        }
+        if differs.is_some() && ours == qemu_answer {
+            failures.push(format!(
+                "{input}: the Server now agrees with QEMU: drop it from SERVER_DIFFERS"
+            ));
+        }
+        if !ours.marker {
+            // The marker was lost in the server's framer: start it afresh, as a client
+            // would reconnect.
+            mirror = Mirror::new(phase);
         }
 
         // parse_request on the same bytes.

@@ -41,10 +41,50 @@ impl fmt::Display for ServerState {
 /// The sans-IO QMP server: QEMU's side of the protocol. See the
 /// [module docs](super#server).
 ///
+/// Read the client's bytes with a framer set up for a server,
+/// `Framer::with_config(buf, ScanConfig::qmp_server())`: after bad bytes it takes up
+/// the next `{` as a new request wherever it is, as QEMU does, where the client-side
+/// default waits for one at the start of a line (QMP clients send requests back to back,
+/// without newlines, and would otherwise get no answer and lose the next request).
+///
+/// # Differences from QEMU
+///
+/// Checked against QEMU 10.0.2 by the live tests (`tests/live_qemu.rs`, `SERVER_DIFFERS`
+/// lists each case with both answers). Requests, negotiation and every refusal of a
+/// JSON text get QEMU's class, desc and id. Bytes that are not JSON differ:
+///
+/// - **The desc.** The server sees them as a [`FrameError`], which says what the strict
+///   scanner found and where, not the bytes. QEMU's texts quote the offending token or
+///   name the parser's position: `JSON parse error, stray '%'`, `… stray '01'`,
+///   `… stray '\uFFFD'` (a `0xFF`), `… invalid keyword 'tru'`, `… expecting value`,
+///   `… expected separator in dict`, `… \uD800 is not a valid Unicode character`.
+///   The server writes `JSON parse error, ` and the scanner's description
+///   (`unexpected byte`, `invalid literal`, `invalid number`, `unpaired UTF-16
+///   surrogate escape in string`); `invalid escape sequence in string`, `invalid
+///   UTF-8 sequence in string`, `premature EOI` and the nesting limit are QEMU's own.
+///   Class (`GenericError`) and the missing id are the same.
+/// - **The number of errors.** One error per bad region. QEMU's lexer resumes at the
+///   next structural character and its parser takes every stray `}` `]` `:` `,` or
+///   scalar as a message of its own, so one bad region can give QEMU several errors
+///   (`{"id":01}`: `stray '01'`, then `expecting value` for the `}`; 1 100 nested
+///   brackets: 1 031 errors).
+/// - **Where reading resumes.** At the next `{` (or after a `0xFF`); QEMU resumes at
+///   the next structural character and, after a syntax error inside a message, skips
+///   to the end of that message by counting brackets. A `{` nested in a bad message
+///   (`{"a":,"b":{}}`) therefore starts a request here, not in QEMU.
+/// - **What is JSON.** The framer is strict RFC 8259. QEMU also accepts single-quoted
+///   strings and the overlong `C0 80`, which the server refuses as bad bytes; QEMU
+///   refuses a repeated key, the noncharacter escapes (`\uFFFE`, `\uFDD0`) and
+///   `0e5`, which the server takes as a request.
+/// - **Limits.** A message larger than the framer's buffer gets QEMU's `JSON token size
+///   limit exceeded`, which QEMU sends at 64 MiB; QEMU's token count limit (2 Mi
+///   tokens) is not checked.
+///
 /// ```
 /// use qmp_core::frame::Framer;
 /// use qmp_core::json::RawJson;
 /// use qmp_core::message::Version;
+/// use qmp_core::scan::ScanConfig;
 /// use qmp_core::session::{handler_fn, Server, ServerOutcome, ServerRefusal};
 ///
 /// let mut server = Server::new(Some(Version::new(10, 0, 2)), &[]);
@@ -58,7 +98,7 @@ impl fmt::Display for ServerState {
 ///
 /// // A command before negotiation, negotiation (oob is not offered), a command, and
 /// // a byte that is not JSON.
-/// let mut framer = Framer::new([0u8; 256]);
+/// let mut framer = Framer::with_config([0u8; 256], ScanConfig::qmp_server());
 /// let input = b"{\"execute\": \"query-name\", \"id\": \"a\"}\
 ///               {\"execute\": \"qmp_capabilities\", \"id\": \"b\"}\
 ///               {\"execute\": \"query-name\", \"id\": \"c\"}\xff";
@@ -297,9 +337,9 @@ pub enum ServerOutcome<'a> {
 pub enum ServerRefusal<'a> {
     /// Bytes that are not JSON, or a message larger than the buffer: `GenericError`
     /// without an id (also QEMU's answer to a client's `0xFF`). The desc starts with
-    /// QEMU's `JSON parse error, ` and names the fault as the framer saw it (QEMU's
-    /// exact text quotes the offending token, which the framer does not keep); the
-    /// limits use QEMU's texts.
+    /// QEMU's `JSON parse error, ` and names the fault as the framer saw it; QEMU's
+    /// text often quotes the offending token or names its parser's position instead
+    /// (see [`Server`]'s "Differences from QEMU"). The limits use QEMU's texts.
     NotJson(FrameError),
     /// A JSON text that is not a valid request (not an object, wrong member types,
     /// unexpected members, no `execute`): `GenericError` with
@@ -380,8 +420,10 @@ impl fmt::Display for ServerRefusal<'_> {
 
 /// What is wrong with the arguments of a `qmp_capabilities` request, checked in QEMU's
 /// order: the type of `enable`, each element in turn, unexpected arguments, then
-/// availability. Each variant's desc (its `Display`) is QEMU's; the `enable[I]` paths
-/// follow QEMU's argument visitor.
+/// availability. Each variant's desc (its `Display`) is QEMU 10.0's, as it answers on the
+/// wire: a type error names the element by its `enable[I]` path, an unknown name names
+/// no parameter at all (QEMU's enum visitor is given no name for list elements and
+/// writes `'null'`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CapabilityRefusal<'a> {
@@ -392,10 +434,10 @@ pub enum CapabilityRefusal<'a> {
         /// The element's index.
         index: usize,
     },
-    /// `Parameter 'enable[I]' does not accept value 'V'`: a name that is neither `oob`
-    /// nor offered.
+    /// `Parameter 'null' does not accept value 'V'`: a name that is neither `oob` nor
+    /// offered.
     Unknown {
-        /// The element's index.
+        /// The element's index (QEMU's text does not say it).
         index: usize,
         /// The name.
         value: JsonStr<'a>,
@@ -418,10 +460,9 @@ impl fmt::Display for CapabilityRefusal<'_> {
                 f,
                 "Invalid parameter type for 'enable[{index}]', expected: string"
             ),
-            Self::Unknown { index, value } => write!(
-                f,
-                "Parameter 'enable[{index}]' does not accept value '{value}'"
-            ),
+            Self::Unknown { value, .. } => {
+                write!(f, "Parameter 'null' does not accept value '{value}'")
+            }
             Self::Unexpected(name) => write!(f, "Parameter '{name}' is unexpected"),
             Self::NotAvailable { count } => {
                 f.write_str("Capability oob")?;

@@ -12,7 +12,7 @@ use crate::encode::{BufferFull, EmptyObject, EncodeError, Ser, SliceSink};
 use crate::frame::{Frame, FrameError, Framer};
 use crate::json::RawJson;
 use crate::message::{ErrorClass, Message, MessageErrorKind, Timestamp, Version};
-use crate::scan::{ScanError, ScanErrorKind};
+use crate::scan::{ScanConfig, ScanError, ScanErrorKind};
 use crate::schema::commands::{
     Command, MigratePause, QmpCapability, QueryStatus, ReplyError, Stop,
 };
@@ -903,7 +903,7 @@ fn qmp_capabilities_arguments_are_checked_as_qemu_does() {
         (
             OOB,
             r#"{"enable": ["oob", "x-vendor"]}"#,
-            "Parameter 'enable[1]' does not accept value 'x-vendor'",
+            "Parameter 'null' does not accept value 'x-vendor'",
         ),
         (
             OOB,
@@ -930,7 +930,7 @@ fn qmp_capabilities_arguments_are_checked_as_qemu_does() {
         (
             NONE,
             r#"{"x": 1, "enable": ["bad"]}"#,
-            "Parameter 'enable[0]' does not accept value 'bad'",
+            "Parameter 'null' does not accept value 'bad'",
         ),
         (
             NONE,
@@ -1168,6 +1168,45 @@ fn bad_bytes_get_an_error_without_an_id() {
         written(&out),
         "{\"error\":{\"class\":\"GenericError\",\"desc\":\"JSON parse error, unexpected byte\"}}\r\n{\"return\":{},\"id\":1}\r\n"
     );
+}
+
+#[test]
+fn a_server_framer_takes_up_the_next_request_after_bad_bytes() {
+    // Requests back to back, without newlines, as QMP clients send them: after each bad
+    // region the next `{` is a request again, and every bad region gets one error.
+    let input: &[u8] = b"%{\"execute\": \"echo\", \"id\": 1}\
+        {\"execute\": tru}{\"execute\": \"echo\", \"id\": 2}\
+        {\"id\": 01}{\"execute\": \"echo\", \"id\": 3}";
+    let run = |config: ScanConfig| {
+        let mut out = Out::new();
+        let mut server = commanding(false, &mut out);
+        let mut framer = Framer::with_config([0u8; 128], config);
+        framer.feed(input, |item| {
+            server
+                .handle(item, &mut handler_fn(answer), &mut out)
+                .unwrap();
+        });
+        String::from(written(&out))
+    };
+    let error = |what: &str| {
+        format!("{{\"error\":{{\"class\":\"GenericError\",\"desc\":\"JSON parse error, {what}\"}}}}\r\n")
+    };
+    let ok = |id: u32| format!("{{\"return\":{{}},\"id\":{id}}}\r\n");
+    assert_eq!(
+        run(ScanConfig::qmp_server()),
+        [
+            error("unexpected byte"),
+            ok(1),
+            error("invalid literal"),
+            ok(2),
+            error("invalid number"),
+            ok(3)
+        ]
+        .concat()
+    );
+    // The client-side default waits for a `{` at the start of a line: the first error
+    // is not even answered yet, and every request after it is lost.
+    assert_eq!(run(ScanConfig::qmp()), "");
 }
 
 #[test]
