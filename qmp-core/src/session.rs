@@ -12,7 +12,8 @@
 //! - No input makes either side panic, and none is fatal: every framer item gives one
 //!   outcome, bad input included, and the session goes on.
 //! - Memory is the session value itself: the client's pending table is `N` entries
-//!   inline (`Client<N>`, 8 by default), the server holds its configuration and state.
+//!   inline (`Client<N>`, 8 by default), the server holds its configuration, its state
+//!   and that of QEMU's JSON engine it follows (528 bytes on a 64-bit target).
 //! - A call that fails leaves the state as it was: nothing pending for a command that was
 //!   refused or could not be written.
 //!
@@ -94,12 +95,16 @@
 //!   already complete, command ignored";
 //! - requests QEMU would refuse get its `GenericError` and exact text
 //!   ([`parse_request`](crate::message::parse_request)), with their id when they were
-//!   objects; bytes that are not JSON (a client's `0xFF` included) get an error without
-//!   an id ([`ServerRefusal`]; its desc is not always QEMU's, see [`Server`]'s
-//!   "Differences from QEMU").
+//!   objects; bytes that are not JSON (a client's `0xFF` included) get QEMU's errors
+//!   without an id ([`ServerRefusal`]).
 //!
-//! The server's framer is set up with [`ScanConfig::qmp_server`](crate::scan::ScanConfig::qmp_server):
-//! after bad bytes, the next `{` starts a request wherever it is, as in QEMU.
+//! [`Server::feed`] takes the client's bytes: it reads them through a framer set up with
+//! [`ScanConfig::qmp_server`](crate::scan::ScanConfig::qmp_server) and follows QEMU's JSON
+//! input engine beside it (lexer, bracket-counting streamer, parser; [`JsonRefusal`]), so
+//! that bad bytes get exactly QEMU's errors, as many and in the same order, and the
+//! next request is taken up where QEMU takes it up. [`Server::handle`] takes framer
+//! items one by one instead, with one error per bad region in the framer's words. What
+//! still differs from QEMU is listed in [`Server`]'s docs.
 //!
 //! [`Server::event`] writes events, only in command mode, with a timestamp the caller
 //! provides.
@@ -183,11 +188,13 @@
 //! ```
 
 mod client;
+mod json_input;
 mod server;
 
 pub use client::{
     Client, ClientError, ClientMisuse, ClientOutcome, ClientState, Ticket, Unanswered,
 };
+pub use json_input::{JsonFault, JsonRefusal, Quoted, TEXT_MAX};
 pub use server::{
     handler_fn, Answered, CapabilityRefusal, Handler, HandlerFn, Responder, Server, ServerError,
     ServerMisuse, ServerOutcome, ServerRefusal, ServerState,

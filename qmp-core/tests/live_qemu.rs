@@ -11,7 +11,11 @@
 //!
 //! The error replies are recorded in [`ERRORS`]: QEMU's exact class, desc and whether
 //! it echoed the id, for each bad input, next to what `message::parse_request` says
-//! for the same bytes. Where the two differ the table says so, with both texts.
+//! for the same bytes. Where the two differ the table says so, with both texts. A
+//! `session::Server` in the same phase is fed the same bytes through `Server::feed` and
+//! its answers (class, desc, id, number of errors, the next request answered) are
+//! compared with QEMU's in the same run; the differences are listed in
+//! [`SERVER_DIFFERS`] and asserted.
 
 mod common;
 
@@ -574,6 +578,146 @@ const ERRORS: &[Case] = &[
         false,
         NotJson,
     ),
+    // What QEMU's parser says where a value, a key, a colon or a separator belongs.
+    case(
+        Commands,
+        br#"{"execute":"query-status","id":1x}"#,
+        GENERIC,
+        "JSON parse error, expected separator in dict",
+        false,
+        NotJson,
+    ),
+    case(
+        Commands,
+        b"[1}",
+        GENERIC,
+        "JSON parse error, expected separator in list",
+        false,
+        NotJson,
+    ),
+    case(
+        Commands,
+        b"{1:2}",
+        GENERIC,
+        "JSON parse error, key is not a string in object",
+        false,
+        NotJson,
+    ),
+    case(
+        Commands,
+        b"{[1]:2}",
+        GENERIC,
+        "JSON parse error, key is not a string in object",
+        false,
+        NotJson,
+    ),
+    case(
+        Commands,
+        br#"{"a" 1}"#,
+        GENERIC,
+        "JSON parse error, missing : in object pair",
+        false,
+        NotJson,
+    ),
+    // A syntax error inside a message: QEMU skips to the message's end by counting
+    // brackets, nested objects included.
+    case(
+        Commands,
+        br#"{"a":{"b":,"c":{}}}"#,
+        GENERIC,
+        "JSON parse error, expecting value",
+        false,
+        NotJson,
+    ),
+    // Strings as QEMU's parser checks them.
+    case(
+        Commands,
+        br#"{"execute":"\u12x4"}"#,
+        GENERIC,
+        r"JSON parse error, \u12x4 is not a valid Unicode character",
+        false,
+        NotJson,
+    ),
+    case(
+        Commands,
+        br#"{"execute":"query-status","id":"\uD800\u0041"}"#,
+        GENERIC,
+        r"JSON parse error, \uD800 is not a valid Unicode character",
+        false,
+        NotJson,
+    ),
+    case(
+        Commands,
+        b"{\"execute\":\"query-status\",\"id\":\"\xc3(\"}",
+        GENERIC,
+        "JSON parse error, invalid UTF-8 sequence in string",
+        false,
+        NotJson,
+    ),
+    // Valid JSON that QEMU refuses: a noncharacter escape, and `0e5` (its lexer ends a
+    // number at `e` after a leading zero).
+    case(
+        Commands,
+        br#"{"execute":"query-status","id":"\uFFFE"}"#,
+        GENERIC,
+        r"JSON parse error, \uFFFE is not a valid Unicode character",
+        false,
+        Accepts,
+    ),
+    case(
+        Commands,
+        br#"{"execute":"query-status","id":0e5}"#,
+        GENERIC,
+        "JSON parse error, expected separator in dict",
+        false,
+        Accepts,
+    ),
+    // Two errors each: the lexer's, then the parser's at the `]` its recovery resumes
+    // at; a keyword cut by a bad byte; a bad byte after the lexer's error.
+    Case {
+        replies: 2,
+        ..case(
+            Commands,
+            b"[\"\x01\"]",
+            GENERIC,
+            "JSON parse error, stray '\"\u{1}'",
+            false,
+            NotJson,
+        )
+    },
+    Case {
+        replies: 2,
+        ..case(
+            Commands,
+            b"[-x]",
+            GENERIC,
+            "JSON parse error, stray '-x'",
+            false,
+            NotJson,
+        )
+    },
+    Case {
+        replies: 2,
+        ..case(
+            Commands,
+            b"[nulL]",
+            GENERIC,
+            "JSON parse error, stray 'L'",
+            false,
+            NotJson,
+        )
+    },
+    Case {
+        replies: 2,
+        ..case(
+            Commands,
+            b"%\xff",
+            GENERIC,
+            "JSON parse error, stray '%'",
+            false,
+            NotJson,
+        )
+    },
     // The lexer's error at `01`, then the parser's at the `}` left over.
     Case {
         replies: 2,
@@ -671,93 +815,12 @@ struct Differs {
     server: (&'static str, &'static str, bool, usize, bool),
 }
 
-/// Shorthand for a [`Differs`] entry.
-const fn differs(
-    phase: Phase,
-    input: &'static [u8],
-    desc: &'static str,
-    replies: usize,
-    marker: bool,
-) -> Differs {
-    Differs {
-        phase,
-        input,
-        server: (GENERIC, desc, false, replies, marker),
-    }
-}
-
-/// The expected differences: the Server's desc, number of error replies, and whether
-/// the marker was answered; class GenericError and no id, as in QEMU's answers, but
-/// for the repeated key. Bytes that are not JSON reach the Server as a `FrameError`, which
-/// says what the framer's strict scanner found and where, but not the bytes QEMU's
-/// texts quote (`stray '…'`, `invalid keyword '…'`, `\uXXXX is not …`) nor the
-/// grammar position its parser names (`expecting value`, `expected separator in
-/// dict`): the Server's desc is `JSON parse error, ` and the scanner's description.
-/// Where the reply counts agree, the answer differs in its desc only.
+/// The expected differences, with the Server's answer: class, desc, id echoed, error
+/// replies, marker answered.
 const SERVER_DIFFERS: &[Differs] = &[
-    differs(
-        Commands,
-        br#"{"execute":"query-status",}"#,
-        "JSON parse error, unexpected byte",
-        1,
-        true,
-    ),
-    differs(
-        Commands,
-        br#"{"execute": }"#,
-        "JSON parse error, unexpected byte",
-        1,
-        true,
-    ),
-    differs(
-        Commands,
-        br#"{"execute":"query-status" "id":"bad"}"#,
-        "JSON parse error, unexpected byte",
-        1,
-        true,
-    ),
-    differs(
-        Commands,
-        br#"{"execute":tru}"#,
-        "JSON parse error, invalid literal",
-        1,
-        true,
-    ),
-    differs(
-        Commands,
-        br#"{"execute":"query-status","id":"\uD800"}"#,
-        "JSON parse error, unpaired UTF-16 surrogate escape in string",
-        1,
-        true,
-    ),
-    differs(Commands, b"%", "JSON parse error, unexpected byte", 1, true),
-    differs(
-        Commands,
-        b"\xff",
-        "JSON parse error, unexpected byte",
-        1,
-        true,
-    ),
-    differs(Commands, b"}", "JSON parse error, unexpected byte", 1, true),
-    differs(
-        Commands,
-        b"foo",
-        "JSON parse error, invalid literal",
-        1,
-        true,
-    ),
-    // QEMU's lexer resumes at the `}` after `01`, which is a message of its own and a
-    // second error; the framer resumes at the next `{`, one error for the region.
-    differs(
-        Commands,
-        br#"{"execute":"query-status","id":01}"#,
-        "JSON parse error, invalid number",
-        1,
-        true,
-    ),
-    // QEMU's parser refuses a repeated key; JSON allows it, and so do the framer and
-    // parse_request: the Server runs the request (class "(return)" here, see
-    // `Mirror::answer`).
+    // QEMU's parser refuses a repeated key, which a streaming check cannot see without
+    // keeping the keys; JSON allows it, and so do the framer and parse_request: the
+    // Server runs the request (class "(return)" here, see `Mirror::answer`).
     Differs {
         phase: Commands,
         input: br#"{"execute":"query-status","id":"bad","id":"bad"}"#,
@@ -766,7 +829,7 @@ const SERVER_DIFFERS: &[Differs] = &[
 ];
 
 /// The sink the mirrored server writes into.
-type Out = heapless::Vec<u8, 8192>;
+type Out = heapless::Vec<u8, 131072>;
 
 /// What QEMU does with the commands the table sends once negotiated: `query-status`
 /// takes no argument, `human-monitor-command` wants a string `command-line`, no
@@ -839,20 +902,20 @@ impl Mirror {
     /// Feed `bytes` and return the lines the server wrote.
     fn feed(&mut self, bytes: &[u8]) -> Vec<Vec<u8>> {
         let mut out = Out::new();
-        let server = &mut self.server;
         let mut handler = qmp_core::session::handler_fn(qemu_commands);
-        self.framer.feed(bytes, |item| {
-            let outcome = server.handle(item, &mut handler, &mut out);
-            assert!(
-                matches!(
-                    outcome,
-                    Ok(ServerOutcome::Negotiated { .. }
-                        | ServerOutcome::Executed(_)
-                        | ServerOutcome::Refused(_))
-                ),
-                "{outcome:?}"
-            );
-        });
+        self.server
+            .feed(&mut self.framer, bytes, &mut handler, &mut out, |outcome| {
+                assert!(
+                    matches!(
+                        outcome,
+                        ServerOutcome::Negotiated { .. }
+                            | ServerOutcome::Executed(_)
+                            | ServerOutcome::Refused(_)
+                    ),
+                    "{outcome:?}"
+                );
+            })
+            .unwrap();
         let text = out.to_vec();
         let mut lines: Vec<Vec<u8>> = text
             .split(|&b| b == b'\n')
@@ -912,6 +975,14 @@ impl Mirror {
         };
         (answer, texts)
     }
+}
+
+/// `{"execute":"query-status","id":ID}`, as [`Qmp::send`] writes it.
+fn marker_command(id: u64) -> Vec<u8> {
+    let mut buf = [0u8; 64];
+    let mut sink = SliceSink::new(&mut buf);
+    encode::command(&mut sink, "query-status", (), Some(Id::U64(id))).unwrap();
+    sink.written().to_vec()
 }
 
 /// Send each bad input of `phase`, followed by a command whose reply marks the end of
@@ -975,10 +1046,7 @@ fn check_errors(phase: Phase) {
             replies: seen.3,
             marker: true,
         };
-        let mut marker_bytes = [0u8; 64];
-        let mut sink = SliceSink::new(&mut marker_bytes);
-        encode::command(&mut sink, "query-status", (), Some(Id::U64(marker))).unwrap();
-        let (ours, lines) = mirror.answer(case.input, sink.written(), marker);
+        let (ours, lines) = mirror.answer(case.input, &marker_command(marker), marker);
         let differs = SERVER_DIFFERS
             .iter()
             .find(|d| d.phase == phase && d.input == case.input);
@@ -1075,6 +1143,7 @@ fn resync_byte() {
     let resync = sink.written().to_vec();
     assert_eq!(resync, [0xFF]);
 
+    let mut mirror = Mirror::new(Commands);
     for (before, desc) in [
         (&b""[..], "JSON parse error, stray '\u{FFFD}'"),
         (
@@ -1097,6 +1166,25 @@ fn resync_byte() {
         assert_eq!(error.desc.to_string(), desc);
         assert_eq!(error.id, None);
         assert!(exchange.reply.returned::<QueryStatus>().running);
+
+        // A Server on the same bytes answers the same.
+        let marker = exchange
+            .reply
+            .message()
+            .id()
+            .and_then(|i| i.as_u64())
+            .unwrap();
+        let mut input = before.to_vec();
+        input.extend_from_slice(&resync);
+        let (ours, lines) = mirror.answer(&input, &marker_command(marker), marker);
+        let want = Answer {
+            class: GENERIC.to_owned(),
+            desc: desc.to_owned(),
+            id: false,
+            replies: 1,
+            marker: true,
+        };
+        assert_eq!(ours, want, "{lines:?}");
     }
 }
 
@@ -1137,6 +1225,34 @@ fn nesting_past_qemus_limit() {
         exchange.before[0].error().desc.to_string(),
         "JSON nesting depth limit exceeded"
     );
+
+    // A Server on the same bytes answers the same 1031 errors, in the same order.
+    let marker = exchange
+        .reply
+        .message()
+        .id()
+        .and_then(|i| i.as_u64())
+        .unwrap();
+    let mut mirror = Mirror::new(Commands);
+    let lines = mirror.feed(&[input, marker_command(marker)].concat());
+    let qemu_descs: Vec<String> = exchange
+        .before
+        .iter()
+        .map(|r| r.error().desc.to_string())
+        .collect();
+    let ours: Vec<String> = lines
+        .iter()
+        .take(lines.len() - 1)
+        .map(|line| {
+            let frame = Frame::parse(line).unwrap();
+            let Message::Error(error) = Message::parse(frame).unwrap() else {
+                panic!("{}", String::from_utf8_lossy(line))
+            };
+            assert_eq!(error.id, None);
+            error.desc.to_string()
+        })
+        .collect();
+    assert_eq!(ours, qemu_descs);
 }
 
 /// `stop`, `cont`, `system_reset` and `system_powerdown`: each one's event arrives
