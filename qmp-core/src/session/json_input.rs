@@ -16,10 +16,13 @@
 //! bytes.
 //!
 //! What it does not follow: QEMU's parser refuses a key repeated in one object, which
-//! needs the keys seen so far (unbounded memory); the limits of 64 MiB per token and
+//! needs the keys seen so far; [`repeats_a_key`] looks for one in a whole message
+//! instead, once it is in the framer's buffer. The limits of 64 MiB per token and
 //! message and of 2 Mi tokens per message are not counted.
 
 use core::fmt::{self, Write as _};
+
+use crate::json::RawJson;
 
 /// How many bytes of a token a [`JsonRefusal`] quotes; QEMU quotes it whole.
 pub const TEXT_MAX: usize = 64;
@@ -170,6 +173,8 @@ pub enum JsonFault {
     PrematureEnd,
     /// More than 1024 braces and brackets open: `JSON nesting depth limit exceeded`.
     TooDeep,
+    /// A key repeated in one object: `JSON parse error, duplicate key`.
+    DuplicateKey,
 }
 
 /// One error reply of QEMU's JSON input engine: a [`JsonFault`] and the text it quotes.
@@ -185,7 +190,7 @@ pub struct JsonRefusal {
 }
 
 impl JsonRefusal {
-    fn new(fault: JsonFault) -> Self {
+    pub(crate) fn new(fault: JsonFault) -> Self {
         Self {
             fault,
             quoted: Quoted::EMPTY,
@@ -212,6 +217,7 @@ impl fmt::Display for JsonRefusal {
                 JsonFault::ListSeparator => "expected separator in list",
                 JsonFault::InvalidEscape => "invalid escape sequence in string",
                 JsonFault::InvalidUtf8 => "invalid UTF-8 sequence in string",
+                JsonFault::DuplicateKey => "duplicate key",
                 _ => "premature EOI",
             }),
         }
@@ -740,4 +746,42 @@ impl JsonInput {
             }
         };
     }
+}
+
+/// Whether an object in `json`, a validated JSON text, repeats a key (decoded: `"a"` and
+/// `"\u0061"` are the same key), which QEMU's parser refuses. Each object is found by
+/// one pass over the text and its keys are compared pairwise: no memory, and time
+/// quadratic in the number of keys of one object.
+pub(crate) fn repeats_a_key(json: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&b) = json.get(i) {
+        match b {
+            b'"' => {
+                // Past the string: to the quote that no backslash escapes.
+                i += 1;
+                while let Some(&c) = json.get(i) {
+                    i += if c == b'\\' { 2 } else { 1 };
+                    if c == b'"' {
+                        break;
+                    }
+                }
+                continue;
+            }
+            b'{' => {
+                let object = RawJson::trusted(json.get(i..).unwrap_or_default());
+                for (n, (key, _)) in object.members().enumerate() {
+                    if object
+                        .members()
+                        .take(n)
+                        .any(|(earlier, _)| earlier.chars().eq(key.chars()))
+                    {
+                        return true;
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
 }

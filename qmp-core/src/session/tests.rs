@@ -1380,6 +1380,15 @@ fn fed_bad_bytes_get_qemus_errors() {
             b"[\"\xed\xa0\x80\"]",
             &["JSON parse error, invalid UTF-8 sequence in string"],
         ),
+        // A key repeated in any object, decoded; braces inside strings are text.
+        (
+            br#"{"execute":"echo","id":1,"id":1}"#,
+            &["JSON parse error, duplicate key"],
+        ),
+        (
+            br#"{"execute":"echo","arguments":{"l":[{"a":1,"\u0061":2}]},"id":1}"#,
+            &["JSON parse error, duplicate key"],
+        ),
         // Good JSON that is not a request, and good requests around bad bytes.
         (b"[1]", &["QMP input must be a JSON object"]),
         (
@@ -1401,6 +1410,11 @@ fn fed_bad_bytes_get_qemus_errors() {
         want.push(ok.to_string());
         assert_eq!(fed(&then), want, "{} then a request", input.escape_ascii());
     }
+    // Braces and quotes inside strings are not objects or keys.
+    assert_eq!(
+        fed(br#"{"execute":"echo","arguments":{"s":"{\"a\":1,\"a\":2}","t":"\\"},"id":1}"#),
+        [r#"{"return":{"s":"{\"a\":1,\"a\":2}","t":"\\"},"id":1}"#]
+    );
     // Valid surrogate pairs and escapes pass; the request runs (its arguments echoed
     // as received).
     assert_eq!(
