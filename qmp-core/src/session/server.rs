@@ -490,7 +490,7 @@ pub enum ServerRefusal<'a> {
     Json(JsonRefusal),
     /// A JSON text that is not a valid request (not an object, wrong member types,
     /// unexpected members, no `execute`): `GenericError` with
-    /// [`RequestError`](crate::message::RequestError)'s text.
+    /// [`RequestError`]'s text.
     Invalid(Refused<'a>),
     /// A command other than `qmp_capabilities` in negotiation mode: `CommandNotFound`,
     /// "Expecting capabilities negotiation with 'qmp_capabilities'".
