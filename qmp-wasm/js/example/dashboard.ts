@@ -27,6 +27,8 @@ export async function dashboard(url: string, badge: { textContent: string | null
   console.log(`QEMU ${version?.major}.${version?.minor}.${version?.micro}, oob ${qmp.oob}`);
 
   const status = await qmp.execute<StatusInfo>('query-status');
+  const schemaText: string = await qmp.execute('query-qmp-schema', undefined, { text: true });
+  console.log(`schema: ${schemaText.length} bytes`);
   badge.textContent = status.running ? 'running' : 'paused';
   const off = qmp.on('STOP', (event: QmpEvent) => {
     badge.textContent = `paused at ${event.timestamp.seconds}`;

@@ -37,7 +37,12 @@ export interface ExecuteOptions {
   timeout?: number;
   /** Send as `exec-oob` (only once `oob` is negotiated). */
   oob?: boolean;
+  /** Resolve to the return value's JSON text as received, not parsed. */
+  text?: boolean;
 }
+
+/** `ExecuteOptions` asking for the reply as JSON text. */
+export type ExecuteTextOptions = ExecuteOptions & { text: true };
 
 /** An asynchronous event from QEMU. */
 export interface QmpEvent {
@@ -74,6 +79,8 @@ type EventHandler = (event: QmpEvent) => void;
 
 interface Pending {
   name: string;
+  /** Resolve to the JSON text. */
+  text: boolean;
   resolve(value: unknown): void;
   reject(error: Error): void;
   timer?: ReturnType<typeof setTimeout>;
@@ -201,7 +208,9 @@ export class QmpClient {
    * `TimeoutError` after `timeout` ms, a `DisconnectedError` when the connection ends
    * first, or an `ArgumentsError` for arguments that are not an object.
    */
-  execute<T = unknown>(name: string, args?: object | string, options: ExecuteOptions = {}): Promise<T> {
+  execute(name: string, args: object | string | undefined, options: ExecuteTextOptions): Promise<string>;
+  execute<T = unknown>(name: string, args?: object | string, options?: ExecuteOptions): Promise<T>;
+  execute<T>(name: string, args?: object | string, options: ExecuteOptions = {}): Promise<T> {
     return this.#submit<T>(name, options, () => this.#session.execute(name, args, options.oob));
   }
 
@@ -210,7 +219,9 @@ export class QmpClient {
    * `execute`. A line that does not parse rejects with a `ShellSyntaxError` (with the
    * column) and sends nothing.
    */
-  executeLine<T = unknown>(line: string, options: ExecuteOptions = {}): Promise<T> {
+  executeLine(line: string, options: ExecuteTextOptions): Promise<string>;
+  executeLine<T = unknown>(line: string, options?: ExecuteOptions): Promise<T>;
+  executeLine<T>(line: string, options: ExecuteOptions = {}): Promise<T> {
     const name = line.trim().split(/\s+/, 1)[0] ?? '';
     return this.#submit<T>(name, options, () => this.#session.executeLine(line, options.oob));
   }
@@ -284,7 +295,7 @@ export class QmpClient {
           }
           return;
         }
-        const pending: Pending = { name, resolve: resolve as (v: unknown) => void, reject };
+        const pending: Pending = { name, text: options.text === true, resolve: resolve as (v: unknown) => void, reject };
         const timeout = options.timeout ?? this.#commandTimeout;
         if (timeout !== undefined) {
           pending.timer = setTimeout(() => {
@@ -343,6 +354,8 @@ export class QmpClient {
         clearTimeout(pending.timer);
         if (o.type === 'reply-too-large') {
           pending.reject(new ReplyTooLargeError(pending.name, (o.error as { skipped?: number }).skipped ?? 0));
+        } else if (o.ok && pending.text) {
+          pending.resolve(o.payload);
         } else if (o.ok) {
           let value: unknown;
           try {

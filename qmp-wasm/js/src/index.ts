@@ -7,6 +7,7 @@ export {
   QmpClient,
   type ConnectOptions,
   type ExecuteOptions,
+  type ExecuteTextOptions,
   type Greeting,
   type ProtocolProblem,
   type QmpEvent,

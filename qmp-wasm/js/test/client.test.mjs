@@ -135,11 +135,17 @@ test('when QEMU quits, every pending command rejects and events end', () =>
       for await (const e of qmp) names.push(e.name);
       return names;
     })();
-    const quit = qmp.execute('quit');
+    // QEMU writes SHUTDOWN and quit's reply, then exits; through websockify the last
+    // bytes may or may not get out before the close. Either way nothing hangs.
+    const quit = qmp.execute('quit').then(
+      (value) => assert.deepEqual(value, {}),
+      (e) => assert.ok(e instanceof DisconnectedError, String(e)),
+    );
     const after = qmp.execute('query-status', undefined, { timeout: 10_000 });
-    assert.deepEqual(await quit, {});
+    await quit;
     await assert.rejects(after, (e) => e instanceof DisconnectedError);
-    assert.deepEqual(await events, ['SHUTDOWN']);
+    const seen = await events;
+    assert.ok(seen.length <= 1 && seen.every((n) => n === 'SHUTDOWN'), String(seen));
     const closed = await qmp.closed;
     assert.ok(closed instanceof DisconnectedError);
     await assert.rejects(qmp.execute('query-status'), DisconnectedError);
