@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Summarise the `framing` and `messages` criterion results as markdown tables.
+"""Summarise the `framing`, `messages` and `pipeline` criterion results as markdown tables.
 
 Run after `cargo bench -p qmp-benches`:
 
@@ -16,6 +16,12 @@ The `messages` groups (`typed_events`, `encode_commands`, `parse_reply`) follow 
 one row per function, with its throughput divided by each of the group's baselines, and
 then the headline ratios with the project's goal where it has one. Groups that were not
 run are left out.
+
+The `pipeline` bench (pipelined `query-status` against a real QEMU) gives one table:
+per client, commands per second (from the median wall time of a batch in
+`pipeline_wall`), CPU µs per command (from the median thread CPU time of a batch in
+`pipeline_cpu`), their quotient as "% of one core", and each client's CPU per command
+divided by the serde_json client's.
 """
 
 from __future__ import annotations
@@ -75,6 +81,14 @@ MESSAGE_GROUPS = {
 }
 # Groups whose tables also give the median time of one iteration.
 TIMED_GROUPS = {"parse_reply"}
+# The `pipeline` bench: its two groups (wall time, thread CPU time), its clients in
+# display order, the baseline, and the goal for the share of one core (under 5 %).
+PIPELINE_WALL = "pipeline_wall"
+PIPELINE_CPU = "pipeline_cpu"
+PIPELINE_CLIENTS = ["qmp/blocking", "qmp/async", "qmp/session", "serde_json/lines"]
+PIPELINE_BASELINE = "serde_json/lines"
+PIPELINE_CORE_GOAL = 5.0
+
 # (group, numerator, denominator, goal or None)
 HEADLINES = [
     ("typed_events", "qmp/typed", "serde_json_core/envelope", 3.0),
@@ -117,6 +131,22 @@ def load(root: Path) -> dict:
     return results
 
 
+def load_pipeline(root: Path) -> dict:
+    """{group: {function: (commands per iteration, median_ns)}} for the pipeline groups."""
+    results: dict = {}
+    for group in (PIPELINE_WALL, PIPELINE_CPU):
+        for bench_file in sorted((root / group).glob("*/new/benchmark.json")):
+            bench = json.loads(bench_file.read_text())
+            estimates = json.loads((bench_file.parent / "estimates.json").read_text())
+            throughput = bench.get("throughput")
+            function = bench.get("function_id")
+            if not isinstance(throughput, dict) or "Elements" not in throughput or not function:
+                continue
+            median_ns = estimates["median"]["point_estimate"]
+            results.setdefault(group, {})[function] = (int(throughput["Elements"]), median_ns)
+    return results
+
+
 def mb_per_s(entry) -> float | None:
     if entry is None:
         return None
@@ -127,7 +157,8 @@ def mb_per_s(entry) -> float | None:
 def main() -> int:
     root = Path(sys.argv[1]) if len(sys.argv) > 1 else default_dir()
     results = load(root)
-    if not results:
+    pipeline = load_pipeline(root)
+    if not results and not pipeline:
         print(f"no criterion results under {root}", file=sys.stderr)
         return 1
 
@@ -139,6 +170,10 @@ def main() -> int:
         if framing:
             print()
         print_messages(messages)
+    if pipeline:
+        if results:
+            print()
+        print_pipeline(pipeline)
     return 0
 
 
@@ -222,6 +257,47 @@ def print_messages(results: dict) -> None:
     print(
         "Throughput in MB/s (10^6 bytes/s) from the median time of each benchmark; "
         "ratios above 1 mean the function is faster than the baseline."
+    )
+
+
+def print_pipeline(results: dict) -> None:
+    wall = results.get(PIPELINE_WALL, {})
+    cpu = results.get(PIPELINE_CPU, {})
+    names = set(wall) | set(cpu)
+    clients = [c for c in PIPELINE_CLIENTS if c in names] + sorted(names - set(PIPELINE_CLIENTS))
+
+    def per_command_ns(entries: dict, client: str) -> float | None:
+        entry = entries.get(client)
+        return None if entry is None else entry[1] / entry[0]
+
+    base_cpu = per_command_ns(cpu, PIPELINE_BASELINE)
+    print("pipeline (query-status, 8 in flight, real QEMU)")
+    print()
+    header = ["client", "commands/s", "CPU µs/command", "% of one core", f"CPU ÷ {PIPELINE_BASELINE}"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
+    for client in clients:
+        wall_ns = per_command_ns(wall, client)
+        cpu_ns = per_command_ns(cpu, client)
+        row = [
+            client,
+            "n/a" if wall_ns is None else f"{1e9 / wall_ns:.0f}",
+            "n/a" if cpu_ns is None else f"{cpu_ns / 1000:.2f}",
+        ]
+        if wall_ns is None or cpu_ns is None:
+            row.append("n/a")
+        else:
+            share = cpu_ns / wall_ns * 100
+            verdict = "met" if share < PIPELINE_CORE_GOAL else "missed"
+            row.append(f"{share:.2f} (goal < {PIPELINE_CORE_GOAL:g}: {verdict})")
+        row.append("n/a" if cpu_ns is None or not base_cpu else f"{cpu_ns / base_cpu:.2f}")
+        print("| " + " | ".join(row) + " |")
+    print()
+    print(
+        "commands/s from the median wall time of a batch (pipeline_wall), CPU µs from the "
+        "median CPU time of the benchmark thread per batch (pipeline_cpu); % of one core is "
+        "their quotient. QEMU sets the pace of the wall figures; the CPU figures are the "
+        "client's own. CPU ratios below 1 mean the client is cheaper than the baseline."
     )
 
 

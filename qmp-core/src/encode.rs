@@ -377,6 +377,7 @@ impl<P: Payload + ?Sized> Payload for &P {
     }
 }
 
+#[inline(always)]
 fn text<S: Sink + ?Sized>(sink: &mut S, t: Text<'_>) -> Result<(), S::Error> {
     match t {
         Text::Str(s) => write::string(sink, s),
@@ -384,6 +385,7 @@ fn text<S: Sink + ?Sized>(sink: &mut S, t: Text<'_>) -> Result<(), S::Error> {
     }
 }
 
+#[inline(always)]
 fn id<S: Sink + ?Sized>(sink: &mut S, id: Id<'_>) -> Result<(), S::Error> {
     match id {
         Id::U64(v) => write::u64(sink, v, false),
@@ -394,6 +396,7 @@ fn id<S: Sink + ?Sized>(sink: &mut S, id: Id<'_>) -> Result<(), S::Error> {
 }
 
 /// `,"id":ID` if there is one.
+#[inline(always)]
 fn id_member<S: Sink + ?Sized>(sink: &mut S, value: Option<Id<'_>>) -> Result<(), S::Error> {
     match value {
         Some(value) => {

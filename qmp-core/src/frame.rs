@@ -31,6 +31,11 @@
 //!   in valid UTF-8; QMP uses it as its "reset the parser" byte;
 //! - the end of input ([`Framer::finish`]).
 //!
+//! With [`ScanConfig::resync_at_any_brace`] (in [`ScanConfig::qmp_server`], for what a
+//! server reads), any `{` is a resynchronisation point, not only one at the start of a
+//! line: clients send requests back to back, and QEMU too takes up the next request
+//! after bad bytes.
+//!
 //! The byte that revealed the error is examined too, so a message cut short by a new
 //! message at the start of a line loses only itself.
 //!
@@ -696,6 +701,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
     /// Look for a resync point from `self.pos`; on success return its absolute offset,
     /// with the scanner reset there. Dropped bytes are released.
     fn resync(&mut self, start: u64, mut lf: bool) -> Option<u64> {
+        let any_brace = self.scanner.config().resync_at_any_brace;
         let bytes = &self.buf.as_ref()[self.pos..self.tail];
         for (i, &b) in bytes.iter().enumerate() {
             let at = self.pos + i;
@@ -708,7 +714,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Framer<B> {
             }
             // The offending byte itself can start the next message, unless it is also the
             // start of the bad region: every error must skip at least one byte.
-            if b == b'{' && lf && self.base + at as u64 > start {
+            if b == b'{' && (lf || any_brace) && self.base + at as u64 > start {
                 let resume = self.base + at as u64;
                 self.pos = at;
                 self.head = at;

@@ -365,6 +365,12 @@ pub struct ScanConfig {
     /// there, and the unfinished one is dropped. QEMU never writes such a line inside a
     /// message; see the [framer's resynchronisation rule](crate::frame#resynchronisation-rule).
     pub line_start_interrupts: bool,
+    /// After an error, also resynchronise at a `{` anywhere, not only at the start of a
+    /// line: what a server needs, whose clients (QEMU's own Python one included) send
+    /// requests back to back without a newline. QEMU's input engine resumes at the next
+    /// structural character after bad bytes, so the next request is not lost; see the
+    /// [framer's resynchronisation rule](crate::frame#resynchronisation-rule).
+    pub resync_at_any_brace: bool,
 }
 
 impl ScanConfig {
@@ -373,6 +379,18 @@ impl ScanConfig {
         Self {
             max_depth: DEFAULT_MAX_DEPTH,
             line_start_interrupts: true,
+            resync_at_any_brace: false,
+        }
+    }
+
+    /// For what a QMP server reads (a client's requests): depth 1024, no line-start
+    /// interrupts (QEMU reads a `{` at the start of a line inside a message as part of
+    /// it), and after an error the next `{` anywhere starts a new message.
+    pub const fn qmp_server() -> Self {
+        Self {
+            max_depth: DEFAULT_MAX_DEPTH,
+            line_start_interrupts: false,
+            resync_at_any_brace: true,
         }
     }
 
@@ -382,6 +400,7 @@ impl ScanConfig {
         Self {
             max_depth: DEFAULT_MAX_DEPTH,
             line_start_interrupts: false,
+            resync_at_any_brace: false,
         }
     }
 

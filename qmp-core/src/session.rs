@@ -12,7 +12,8 @@
 //! - No input makes either side panic, and none is fatal: every framer item gives one
 //!   outcome, bad input included, and the session goes on.
 //! - Memory is the session value itself: the client's pending table is `N` entries
-//!   inline (`Client<N>`, 8 by default), the server holds its configuration and state.
+//!   inline (`Client<N>`, 8 by default), the server holds its configuration, its state
+//!   and that of QEMU's JSON engine it follows (528 bytes on a 64-bit target).
 //! - A call that fails leaves the state as it was: nothing pending for a command that was
 //!   refused or could not be written.
 //!
@@ -94,8 +95,16 @@
 //!   already complete, command ignored";
 //! - requests QEMU would refuse get its `GenericError` and exact text
 //!   ([`parse_request`](crate::message::parse_request)), with their id when they were
-//!   objects; bytes that are not JSON (a client's `0xFF` included) get an error without
-//!   an id ([`ServerRefusal`]).
+//!   objects; bytes that are not JSON (a client's `0xFF` included) get QEMU's errors
+//!   without an id ([`ServerRefusal`]).
+//!
+//! [`Server::feed`] takes the client's bytes: it reads them through a framer set up with
+//! [`ScanConfig::qmp_server`](crate::scan::ScanConfig::qmp_server) and follows QEMU's JSON
+//! input engine beside it (lexer, bracket-counting streamer, parser; [`JsonRefusal`]), so
+//! that bad bytes get exactly QEMU's errors, as many and in the same order, and the
+//! next request is taken up where QEMU takes it up. [`Server::handle`] takes framer
+//! items one by one instead, with one error per bad region in the framer's words. What
+//! still differs from QEMU is listed in [`Server`]'s docs.
 //!
 //! [`Server::event`] writes events, only in command mode, with a timestamp the caller
 //! provides.
@@ -110,6 +119,7 @@
 //! use qmp_core::frame::Framer;
 //! use qmp_core::json::RawJson;
 //! use qmp_core::message::{Timestamp, Version};
+//! use qmp_core::scan::ScanConfig;
 //! use qmp_core::schema::commands::{QmpCapability, QueryStatus};
 //! use qmp_core::session::{handler_fn, Client, ClientOutcome, Server, ServerOutcome};
 //!
@@ -117,7 +127,7 @@
 //! type Wire = heapless::Vec<u8, 512>;
 //! let (mut to_client, mut to_server) = (Wire::new(), Wire::new());
 //! let mut client_framer = Framer::new([0u8; 256]);
-//! let mut server_framer = Framer::new([0u8; 256]);
+//! let mut server_framer = Framer::with_config([0u8; 256], ScanConfig::qmp_server());
 //!
 //! let mut client: Client = Client::new();
 //! let mut server = Server::new(Some(Version::new(10, 0, 2)), &[QmpCapability::Oob]);
@@ -178,11 +188,13 @@
 //! ```
 
 mod client;
+mod json_input;
 mod server;
 
 pub use client::{
     Client, ClientError, ClientMisuse, ClientOutcome, ClientState, Ticket, Unanswered,
 };
+pub use json_input::{JsonFault, JsonRefusal, Quoted, TEXT_MAX};
 pub use server::{
     handler_fn, Answered, CapabilityRefusal, Handler, HandlerFn, Responder, Server, ServerError,
     ServerMisuse, ServerOutcome, ServerRefusal, ServerState,

@@ -11,7 +11,11 @@
 //!
 //! The error replies are recorded in [`ERRORS`]: QEMU's exact class, desc and whether
 //! it echoed the id, for each bad input, next to what `message::parse_request` says
-//! for the same bytes. Where the two differ the table says so, with both texts.
+//! for the same bytes. Where the two differ the table says so, with both texts. A
+//! `session::Server` in the same phase is fed the same bytes through `Server::feed` and
+//! its answers (class, desc, id, number of errors, the next request answered) are
+//! compared with QEMU's in the same run; the differences are listed in
+//! [`SERVER_DIFFERS`] and asserted.
 //!
 //! The VNC and SPICE tests make QEMU emit its connection events with clients of their
 //! own: RFB handshakes, a burst of 100 VNC clients, and a SPICE main-channel link
@@ -26,11 +30,14 @@ use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 
 use common::qemu::{free_tcp_addr, Closed, Endpoint, Monitor, Qemu, Qmp, Received, Stream, BIG};
-use qmp_core::encode::{self, Id, SliceSink};
-use qmp_core::frame::{Frame, FrameError};
-use qmp_core::message::{parse_request, ErrorClass, Message, QemuVersion};
+use qmp_core::encode::{self, BufferFull, EncodeError, Id, SliceSink};
+use qmp_core::frame::{Frame, FrameError, Framer};
+use qmp_core::json::{Kind, RawJson};
+use qmp_core::message::{parse_request, ErrorClass, Message, QemuVersion, Request, Version};
+use qmp_core::scan::ScanConfig;
 use qmp_core::schema::commands::{
-    CommandInfo, Cont, QmpCapabilities, QueryCommands, QueryQmpSchema, QuerySpice, QueryStatus,
+    CommandInfo, Cont, QmpCapabilities, QmpCapability, QueryCommands, QueryQmpSchema, QuerySpice,
+    QueryStatus,
     QueryVersion, QueryVnc, Quit, RunState, Stop, SystemPowerdown, SystemReset,
 };
 use qmp_core::schema::events::{NetworkAddressFamily, ShutdownCause, SpiceBasicInfo};
@@ -39,6 +46,7 @@ use qmp_core::schema::spice::{
     AddressFamily, ChannelInfo, SpiceClient, SpiceOutcome, SpiceSessions,
 };
 use qmp_core::schema::Event;
+use qmp_core::session::{Answered, Responder, Server, ServerOutcome};
 
 /// Start QEMU with a QMP monitor, or skip the test (return) when QEMU is missing.
 macro_rules! qemu {
@@ -557,6 +565,171 @@ const ERRORS: &[Case] = &[
         false,
         NotJson,
     ),
+    // The resync byte, a stray closing brace, a word that is no keyword.
+    case(
+        Commands,
+        b"\xff",
+        GENERIC,
+        "JSON parse error, stray '\u{FFFD}'",
+        false,
+        NotJson,
+    ),
+    case(
+        Commands,
+        b"}",
+        GENERIC,
+        "JSON parse error, expecting value",
+        false,
+        NotJson,
+    ),
+    case(
+        Commands,
+        b"foo",
+        GENERIC,
+        "JSON parse error, invalid keyword 'foo'",
+        false,
+        NotJson,
+    ),
+    // What QEMU's parser says where a value, a key, a colon or a separator belongs.
+    case(
+        Commands,
+        br#"{"execute":"query-status","id":1x}"#,
+        GENERIC,
+        "JSON parse error, expected separator in dict",
+        false,
+        NotJson,
+    ),
+    case(
+        Commands,
+        b"[1}",
+        GENERIC,
+        "JSON parse error, expected separator in list",
+        false,
+        NotJson,
+    ),
+    case(
+        Commands,
+        b"{1:2}",
+        GENERIC,
+        "JSON parse error, key is not a string in object",
+        false,
+        NotJson,
+    ),
+    case(
+        Commands,
+        b"{[1]:2}",
+        GENERIC,
+        "JSON parse error, key is not a string in object",
+        false,
+        NotJson,
+    ),
+    case(
+        Commands,
+        br#"{"a" 1}"#,
+        GENERIC,
+        "JSON parse error, missing : in object pair",
+        false,
+        NotJson,
+    ),
+    // A syntax error inside a message: QEMU skips to the message's end by counting
+    // brackets, nested objects included.
+    case(
+        Commands,
+        br#"{"a":{"b":,"c":{}}}"#,
+        GENERIC,
+        "JSON parse error, expecting value",
+        false,
+        NotJson,
+    ),
+    // Strings as QEMU's parser checks them.
+    case(
+        Commands,
+        br#"{"execute":"\u12x4"}"#,
+        GENERIC,
+        r"JSON parse error, \u12x4 is not a valid Unicode character",
+        false,
+        NotJson,
+    ),
+    case(
+        Commands,
+        br#"{"execute":"query-status","id":"\uD800\u0041"}"#,
+        GENERIC,
+        r"JSON parse error, \uD800 is not a valid Unicode character",
+        false,
+        NotJson,
+    ),
+    case(
+        Commands,
+        b"{\"execute\":\"query-status\",\"id\":\"\xc3(\"}",
+        GENERIC,
+        "JSON parse error, invalid UTF-8 sequence in string",
+        false,
+        NotJson,
+    ),
+    // Valid JSON that QEMU refuses: a noncharacter escape, and `0e5` (its lexer ends a
+    // number at `e` after a leading zero).
+    case(
+        Commands,
+        br#"{"execute":"query-status","id":"\uFFFE"}"#,
+        GENERIC,
+        r"JSON parse error, \uFFFE is not a valid Unicode character",
+        false,
+        Accepts,
+    ),
+    case(
+        Commands,
+        br#"{"execute":"query-status","id":0e5}"#,
+        GENERIC,
+        "JSON parse error, expected separator in dict",
+        false,
+        Accepts,
+    ),
+    // Two errors each: the lexer's, then the parser's at the `]` its recovery resumes
+    // at; a keyword cut by a bad byte; a bad byte after the lexer's error.
+    Case {
+        replies: 2,
+        ..case(
+            Commands,
+            b"[\"\x01\"]",
+            GENERIC,
+            "JSON parse error, stray '\"\u{1}'",
+            false,
+            NotJson,
+        )
+    },
+    Case {
+        replies: 2,
+        ..case(
+            Commands,
+            b"[-x]",
+            GENERIC,
+            "JSON parse error, stray '-x'",
+            false,
+            NotJson,
+        )
+    },
+    Case {
+        replies: 2,
+        ..case(
+            Commands,
+            b"[nulL]",
+            GENERIC,
+            "JSON parse error, stray 'L'",
+            false,
+            NotJson,
+        )
+    },
+    Case {
+        replies: 2,
+        ..case(
+            Commands,
+            b"%\xff",
+            GENERIC,
+            "JSON parse error, stray '%'",
+            false,
+            NotJson,
+        )
+    },
     // The lexer's error at `01`, then the parser's at the `}` left over.
     Case {
         replies: 2,
@@ -630,8 +803,196 @@ const ERRORS: &[Case] = &[
     ),
 ];
 
+/// An answer to one bad input: the first error's class, desc and whether it echoed an
+/// id, the number of error replies, and whether the marker command that followed got
+/// its own reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Answer {
+    class: String,
+    desc: String,
+    id: bool,
+    replies: usize,
+    marker: bool,
+}
+
+/// Where `session::Server` answers differently from QEMU 10.0.2, in the same phase, on
+/// the same bytes: the Server's exact answer (the table holds QEMU's). Every entry is
+/// asserted, both ways: QEMU must still answer as the table says and the Server as
+/// written here. What each difference comes from is said in `Server`'s docs
+/// ("Differences from QEMU").
+struct Differs {
+    phase: Phase,
+    input: &'static [u8],
+    /// Class, desc, id echoed, error replies, marker answered.
+    server: (&'static str, &'static str, bool, usize, bool),
+}
+
+/// The expected differences, with the Server's answer: class, desc, id echoed, error
+/// replies, marker answered. None at present: every case of [`ERRORS`] gets QEMU's
+/// answer.
+const SERVER_DIFFERS: &[Differs] = &[];
+
+/// The sink the mirrored server writes into.
+type Out = heapless::Vec<u8, 131072>;
+
+/// What QEMU does with the commands the table sends once negotiated: `query-status`
+/// takes no argument, `human-monitor-command` wants a string `command-line`, no
+/// command allows `exec-oob`, every other name is unknown.
+fn qemu_commands(
+    request: &Request<'_>,
+    responder: Responder<'_, Out>,
+) -> Result<Answered, EncodeError<BufferFull>> {
+    let first_argument = request
+        .arguments
+        .and_then(|a| a.members().next().map(|(name, _)| name.to_string()));
+    if request.name == "query-status" && !request.oob {
+        return match first_argument {
+            Some(name) => responder.error_fmt(
+                ErrorClass::GenericError,
+                format_args!("Parameter '{name}' is unexpected"),
+            ),
+            None => responder
+                .success(RawJson::parse(br#"{"status":"running","running":true}"#).unwrap()),
+        };
+    }
+    if request.name == "human-monitor-command" && !request.oob {
+        let line = request.arguments.and_then(|a| a.get("command-line"));
+        return match line.map(|l| l.kind()) {
+            None => responder.error(
+                ErrorClass::GenericError,
+                "Parameter 'command-line' is missing",
+            ),
+            Some(Kind::String) => responder.success(RawJson::parse(br#""""#).unwrap()),
+            Some(_) => responder.error(
+                ErrorClass::GenericError,
+                "Invalid parameter type for 'command-line', expected: string",
+            ),
+        };
+    }
+    if request.oob && request.name == "query-status" {
+        return responder.oob_not_supported();
+    }
+    responder.command_not_found()
+}
+
+/// A `session::Server` in the state QEMU's monitor is in for `phase` (greeted, and
+/// negotiated as [`Qmp::negotiate`] does), reading through a framer of its own with the
+/// server's settings ([`ScanConfig::qmp_server`]).
+struct Mirror {
+    server: Server<'static>,
+    framer: Framer<Vec<u8>>,
+}
+
+static OFFERED: [QmpCapability<'static>; 1] = [QmpCapability::Oob];
+
+impl Mirror {
+    fn new(phase: Phase) -> Self {
+        let mut mirror = Mirror {
+            server: Server::new(Some(Version::new(10, 0, 2)), &OFFERED),
+            framer: Framer::with_config(vec![0; BIG], ScanConfig::qmp_server()),
+        };
+        let mut out = Out::new();
+        mirror.server.greet(&mut out).unwrap();
+        let negotiation: &[u8] = match phase {
+            Greeting => return mirror,
+            Commands => br#"{"execute":"qmp_capabilities","id":0}"#,
+            Oob => br#"{"execute":"qmp_capabilities","arguments":{"enable":["oob"]},"id":0}"#,
+        };
+        let replies = mirror.feed(negotiation);
+        assert_eq!(replies.len(), 1, "{replies:?}");
+        mirror
+    }
+
+    /// Feed `bytes` and return the lines the server wrote.
+    fn feed(&mut self, bytes: &[u8]) -> Vec<Vec<u8>> {
+        let mut out = Out::new();
+        let mut handler = qmp_core::session::handler_fn(qemu_commands);
+        self.server
+            .feed(&mut self.framer, bytes, &mut handler, &mut out, |outcome| {
+                assert!(
+                    matches!(
+                        outcome,
+                        ServerOutcome::Negotiated { .. }
+                            | ServerOutcome::Executed(_)
+                            | ServerOutcome::Refused(_)
+                    ),
+                    "{outcome:?}"
+                );
+            })
+            .unwrap();
+        let text = out.to_vec();
+        let mut lines: Vec<Vec<u8>> = text
+            .split(|&b| b == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec())
+            .collect();
+        assert_eq!(lines.pop(), Some(Vec::new()), "every line ends with CRLF");
+        lines
+    }
+
+    /// The server's answer to `input` followed by `marker` (the same bytes QEMU got).
+    fn answer(&mut self, input: &[u8], marker: &[u8], marker_id: u64) -> (Answer, Vec<String>) {
+        let mut bytes = input.to_vec();
+        bytes.extend_from_slice(marker);
+        let lines = self.feed(&bytes);
+        let mut errors = Vec::new();
+        let mut marker_answered = false;
+        for line in &lines {
+            let frame = Frame::parse(line).unwrap();
+            let message = Message::parse(frame).unwrap();
+            if message.id().and_then(|i| i.as_u64()) == Some(marker_id) {
+                marker_answered = true;
+                continue;
+            }
+            let Message::Error(error) = message else {
+                // A request QEMU refuses and the server ran: class "(return)".
+                errors.push(("(return)".to_owned(), String::new(), message.id().is_some()));
+                continue;
+            };
+            if let Some(id) = error.id {
+                assert_eq!(id.as_str(), Some("bad"));
+            }
+            errors.push((
+                error.class.name().to_owned(),
+                error.desc.to_string(),
+                error.id.is_some(),
+            ));
+        }
+        let texts = lines
+            .iter()
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect();
+        let answer = match errors.first() {
+            Some((class, desc, id)) => Answer {
+                class: class.clone(),
+                desc: desc.clone(),
+                id: *id,
+                replies: errors.len(),
+                marker: marker_answered,
+            },
+            None => Answer {
+                class: String::new(),
+                desc: String::new(),
+                id: false,
+                replies: 0,
+                marker: marker_answered,
+            },
+        };
+        (answer, texts)
+    }
+}
+
+/// `{"execute":"query-status","id":ID}`, as [`Qmp::send`] writes it.
+fn marker_command(id: u64) -> Vec<u8> {
+    let mut buf = [0u8; 64];
+    let mut sink = SliceSink::new(&mut buf);
+    encode::command(&mut sink, "query-status", (), Some(Id::U64(id))).unwrap();
+    sink.written().to_vec()
+}
+
 /// Send each bad input of `phase`, followed by a command whose reply marks the end of
-/// QEMU's answer; check the answer against the table and parse_request against QEMU.
+/// QEMU's answer; check the answer against the table, parse_request against QEMU, and
+/// a `session::Server` in the same phase, fed the same bytes through a framer, against
+/// QEMU's answer in this run (or against its recorded difference, [`SERVER_DIFFERS`]).
 fn check_errors(phase: Phase) {
     let mut qemu = qemu!(Monitor::Unix);
     let mut qmp = qemu.connect(BIG);
@@ -646,6 +1007,7 @@ fn check_errors(phase: Phase) {
             qmp.negotiate(true);
         }
     }
+    let mut mirror = Mirror::new(phase);
     let mut failures = Vec::new();
     for case in ERRORS.iter().filter(|c| c.phase == phase) {
         let input = String::from_utf8_lossy(case.input);
@@ -678,6 +1040,47 @@ fn check_errors(phase: Phase) {
         }
         if let Some(id) = first.id {
             assert_eq!(id.as_str(), Some("bad"), "{input}");
+        }
+
+        // The Server on the same bytes, against QEMU's answer in this run.
+        let qemu_answer = Answer {
+            class: seen.0.clone(),
+            desc: seen.1.clone(),
+            id: seen.2,
+            replies: seen.3,
+            marker: true,
+        };
+        let (ours, lines) = mirror.answer(case.input, &marker_command(marker), marker);
+        let differs = SERVER_DIFFERS
+            .iter()
+            .find(|d| d.phase == phase && d.input == case.input);
+        let expected = match differs {
+            None => qemu_answer.clone(),
+            Some(d) => {
+                let (class, desc, id, replies, marker) = d.server;
+                Answer {
+                    class: class.to_owned(),
+                    desc: desc.to_owned(),
+                    id,
+                    replies,
+                    marker,
+                }
+            }
+        };
+        if ours != expected {
+            failures.push(format!(
+                "{input}: the Server answered {ours:?} {lines:?}, expected {expected:?} (QEMU: {qemu_answer:?})"
+            ));
+        }
+        if differs.is_some() && ours == qemu_answer {
+            failures.push(format!(
+                "{input}: the Server now agrees with QEMU: drop it from SERVER_DIFFERS"
+            ));
+        }
+        if !ours.marker {
+            // The marker was lost in the server's framer: start it afresh, as a client
+            // would reconnect.
+            mirror = Mirror::new(phase);
         }
 
         // parse_request on the same bytes.
@@ -731,6 +1134,71 @@ fn errors_with_oob() {
     check_errors(Oob);
 }
 
+/// Where the Server (through `Server::feed`) and QEMU part, each asserted both ways:
+/// QEMU reads single-quoted strings and the overlong `C0 80` and runs such a request,
+/// which the strict framer refuses; QEMU quotes a long token whole, the Server its first
+/// 64 bytes.
+#[test]
+fn server_differs_where_qemu_is_lenient_or_unbounded() {
+    let mut qemu = qemu!(Monitor::Unix);
+    let mut qmp = qemu.connect(BIG);
+    qmp.negotiate(false);
+    let mut mirror = Mirror::new(Commands);
+    for input in [
+        &b"{'execute':'query-status','id':'bad'}"[..],
+        &b"{\"execute\":\"query-status\",\"id\":\"\xc0\x80\"}"[..],
+    ] {
+        qmp.send_raw(input);
+        let marker = qmp.send(&QueryStatus);
+        let exchange = qmp.reply_to(marker);
+        let [ran] = &exchange.before[..] else {
+            panic!("{exchange:?}")
+        };
+        assert!(ran.returned::<QueryStatus>().running, "QEMU runs it");
+        let (ours, lines) = mirror.answer(input, &marker_command(marker), marker);
+        assert_eq!(
+            ours,
+            Answer {
+                class: GENERIC.to_owned(),
+                desc: "JSON parse error, unexpected byte".to_owned(),
+                id: false,
+                replies: 1,
+                marker: true,
+            },
+            "{lines:?}"
+        );
+    }
+
+    let mut input = b"[\"".to_vec();
+    input.extend(std::iter::repeat_n(b'a', 100));
+    input.extend_from_slice(b"\xff]");
+    qmp.send_raw(&input);
+    let marker = qmp.send(&QueryStatus);
+    let exchange = qmp.reply_to(marker);
+    let descs: Vec<String> = exchange
+        .before
+        .iter()
+        .map(|r| r.error().desc.to_string())
+        .collect();
+    let stray = |n: usize| format!("JSON parse error, stray '\"{}\u{FFFD}'", "a".repeat(n));
+    let expecting = "JSON parse error, expecting value".to_owned();
+    assert_eq!(descs, [stray(100), expecting.clone()]);
+    let lines = mirror.feed(&[input, marker_command(marker)].concat());
+    let ours: Vec<String> = lines[..2]
+        .iter()
+        .map(|line| {
+            let Message::Error(error) = Message::parse(Frame::parse(line).unwrap()).unwrap() else {
+                panic!("{}", String::from_utf8_lossy(line))
+            };
+            error.desc.to_string()
+        })
+        .collect();
+    // The first 64 bytes of the token: the quote and 63 letters.
+    let short = format!("JSON parse error, stray '\"{}'", "a".repeat(63));
+    assert_eq!(ours, [short, expecting]);
+    assert_eq!(lines.len(), 3, "and the marker's reply");
+}
+
 /// `encode::resync` (0xFF): QEMU answers one id-less error, dropping a half-sent
 /// command with it, and the next command gets its own reply.
 #[test]
@@ -744,6 +1212,7 @@ fn resync_byte() {
     let resync = sink.written().to_vec();
     assert_eq!(resync, [0xFF]);
 
+    let mut mirror = Mirror::new(Commands);
     for (before, desc) in [
         (&b""[..], "JSON parse error, stray '\u{FFFD}'"),
         (
@@ -766,6 +1235,25 @@ fn resync_byte() {
         assert_eq!(error.desc.to_string(), desc);
         assert_eq!(error.id, None);
         assert!(exchange.reply.returned::<QueryStatus>().running);
+
+        // A Server on the same bytes answers the same.
+        let marker = exchange
+            .reply
+            .message()
+            .id()
+            .and_then(|i| i.as_u64())
+            .unwrap();
+        let mut input = before.to_vec();
+        input.extend_from_slice(&resync);
+        let (ours, lines) = mirror.answer(&input, &marker_command(marker), marker);
+        let want = Answer {
+            class: GENERIC.to_owned(),
+            desc: desc.to_owned(),
+            id: false,
+            replies: 1,
+            marker: true,
+        };
+        assert_eq!(ours, want, "{lines:?}");
     }
 }
 
@@ -806,6 +1294,34 @@ fn nesting_past_qemus_limit() {
         exchange.before[0].error().desc.to_string(),
         "JSON nesting depth limit exceeded"
     );
+
+    // A Server on the same bytes answers the same 1031 errors, in the same order.
+    let marker = exchange
+        .reply
+        .message()
+        .id()
+        .and_then(|i| i.as_u64())
+        .unwrap();
+    let mut mirror = Mirror::new(Commands);
+    let lines = mirror.feed(&[input, marker_command(marker)].concat());
+    let qemu_descs: Vec<String> = exchange
+        .before
+        .iter()
+        .map(|r| r.error().desc.to_string())
+        .collect();
+    let ours: Vec<String> = lines
+        .iter()
+        .take(lines.len() - 1)
+        .map(|line| {
+            let frame = Frame::parse(line).unwrap();
+            let Message::Error(error) = Message::parse(frame).unwrap() else {
+                panic!("{}", String::from_utf8_lossy(line))
+            };
+            assert_eq!(error.id, None);
+            error.desc.to_string()
+        })
+        .collect();
+    assert_eq!(ours, qemu_descs);
 }
 
 /// `stop`, `cont`, `system_reset` and `system_powerdown`: each one's event arrives

@@ -41,38 +41,73 @@ const fn escape_table() -> [u8; 256] {
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
-/// `\uXXXX` for one UTF-16 unit, uppercase hex.
-fn unit(u: u32) -> [u8; 6] {
+/// One escape as written: `\X`, `\uXXXX` or a surrogate pair `\uXXXX\uXXXX`.
+///
+/// Built by plain functions, not generic over the sink, so that every sink type shares
+/// one copy of the escaping code: only the write of the finished escape is generic.
+struct Escape {
+    buf: [u8; 12],
+    len: u8,
+}
+
+impl Escape {
+    fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..usize::from(self.len)).unwrap_or_default()
+    }
+}
+
+/// `\uXXXX` for one UTF-16 unit, uppercase hex, into `buf[at..at + 6]`.
+fn unit(buf: &mut [u8; 12], at: usize, u: u32) {
     let h = |shift: u32| HEX[((u >> shift) & 0xF) as usize];
-    [b'\\', b'u', h(12), h(8), h(4), h(0)]
+    if let Some(slot) = buf.get_mut(at..at + 6) {
+        slot.copy_from_slice(&[b'\\', b'u', h(12), h(8), h(4), h(0)]);
+    }
 }
 
 /// `\uXXXX`, or a surrogate pair `\uXXXX\uXXXX` above U+FFFF.
-fn unicode_escape<S: Sink + ?Sized>(sink: &mut S, c: u32) -> Result<(), S::Error> {
+#[inline(never)]
+fn unicode_escape(c: u32) -> Escape {
+    let mut buf = [0; 12];
     if c < 0x1_0000 {
-        return sink.write(&unit(c));
+        unit(&mut buf, 0, c);
+        return Escape { buf, len: 6 };
     }
     let c = c - 0x1_0000;
-    let [a, b, c0, c1, c2, c3] = unit(0xD800 | (c >> 10));
-    let [d, e, f0, f1, f2, f3] = unit(0xDC00 | (c & 0x3FF));
-    sink.write(&[a, b, c0, c1, c2, c3, d, e, f0, f1, f2, f3])
+    unit(&mut buf, 0, 0xD800 | (c >> 10));
+    unit(&mut buf, 6, 0xDC00 | (c & 0x3FF));
+    Escape { buf, len: 12 }
 }
 
 /// The escape for an ASCII byte whose class is not [`PASS`].
-fn ascii_escape<S: Sink + ?Sized>(sink: &mut S, byte: u8, class: u8) -> Result<(), S::Error> {
+fn ascii_escape(byte: u8, class: u8) -> Escape {
     if class == UNICODE || class == NON_ASCII {
-        unicode_escape(sink, u32::from(byte))
+        unicode_escape(u32::from(byte))
     } else {
-        sink.write(&[b'\\', class])
+        let mut buf = [0; 12];
+        buf[0] = b'\\';
+        buf[1] = class;
+        Escape { buf, len: 2 }
     }
 }
 
-/// The escape for the character starting at `s[i..]` (non-ASCII); returns its length.
-fn char_escape<S: Sink + ?Sized>(sink: &mut S, s: &str, i: usize) -> Result<usize, S::Error> {
+/// The escape for the character starting at `s[i..]` (non-ASCII), and its length.
+#[inline(never)]
+fn char_escape(s: &str, i: usize) -> (Escape, usize) {
     match s.get(i..).and_then(|rest| rest.chars().next()) {
-        Some(c) => unicode_escape(sink, u32::from(c)).map(|()| c.len_utf8()),
+        Some(c) => (unicode_escape(u32::from(c)), c.len_utf8()),
         // Not a char boundary: impossible for `&str`, written as QEMU writes bad UTF-8.
-        None => unicode_escape(sink, 0xFFFD).map(|()| 1),
+        None => (unicode_escape(0xFFFD), 1),
+    }
+}
+
+/// The escape for the byte at `s[i]` of class `class` (not [`PASS`]), and how many
+/// bytes of `s` it stands for.
+#[inline(never)]
+fn escape_at(s: &str, i: usize, byte: u8, class: u8) -> (Escape, usize) {
+    if class == NON_ASCII {
+        char_escape(s, i)
+    } else {
+        (ascii_escape(byte, class), 1)
     }
 }
 
@@ -102,12 +137,9 @@ pub(crate) fn string_body<S: Sink + ?Sized>(sink: &mut S, s: &str) -> Result<(),
             continue;
         }
         run(sink, bytes, start, i)?;
-        i += if class == NON_ASCII {
-            char_escape(sink, s, i)?
-        } else {
-            ascii_escape(sink, byte, class)?;
-            1
-        };
+        let (escape, len) = escape_at(s, i, byte, class);
+        sink.write(escape.as_bytes())?;
+        i += len;
         start = i;
     }
     run(sink, bytes, start, i)
@@ -136,7 +168,7 @@ impl Compactor {
                 // Impossible in validated JSON; written as QEMU writes bad UTF-8.
                 self.escaped = false;
                 if self.in_string {
-                    unicode_escape(sink, 0xFFFD)?;
+                    sink.write(unicode_escape(0xFFFD).as_bytes())?;
                 }
             }
         }
@@ -171,12 +203,9 @@ impl Compactor {
                 0x20..=0x7E => {}
                 _ => {
                     run(sink, bytes, start, i)?;
-                    i += if byte >= 0x80 {
-                        char_escape(sink, s, i)?
-                    } else {
-                        ascii_escape(sink, byte, ESCAPE[usize::from(byte)])?;
-                        1
-                    };
+                    let (escape, len) = escape_at(s, i, byte, ESCAPE[usize::from(byte)]);
+                    sink.write(escape.as_bytes())?;
+                    i += len;
                     start = i;
                     continue;
                 }

@@ -10,6 +10,7 @@ use crate::encode::{EmptyObject, Ser, SliceSink};
 use crate::frame::{Frame, FrameError, Framer};
 use crate::json::RawJson;
 use crate::message::{parse_request, Message, Timestamp, Version};
+use crate::scan::ScanConfig;
 use crate::schema::commands::{MigratePause, QmpCapability, QueryStatus};
 use crate::session::{
     handler_fn, Client, ClientError, ClientMisuse, ClientOutcome, ClientState, Server,
@@ -43,6 +44,8 @@ struct Stats {
     closed_with_pending: usize,
     server_replies: usize,
     server_returns: usize,
+    /// Replies written by `Server::feed`.
+    fed_replies: usize,
     pair_commands: usize,
     pair_events: usize,
 }
@@ -58,6 +61,7 @@ impl Stats {
         self.closed_with_pending += o.closed_with_pending;
         self.server_replies += o.server_replies;
         self.server_returns += o.server_returns;
+        self.fed_replies += o.fed_replies;
         self.pair_commands += o.pair_commands;
         self.pair_events += o.pair_events;
     }
@@ -106,7 +110,9 @@ impl<'a> Reader<'a> {
 ///   `handle` with a handler that answers success (echoing the arguments). Checks: every
 ///   item writes exactly one line ending in CRLF; the line is compact ASCII JSON that
 ///   `Message::parse` classifies as a return (only for an accepted request) or an error;
-///   its id is the request's id (as `parse_request` finds it), none for bad bytes.
+///   its id is the request's id (as `parse_request` finds it), none for bad bytes. Then
+///   the same bytes go to a fresh server through `Server::feed`, one byte per call: each
+///   call writes one compact ASCII QMP message, CRLF-ended, per outcome it reports.
 /// - **Pair** (`[settings, op…]`): a `Client<4>` and a `Server` (oob offered: bit 2)
 ///   joined by two byte pipes. Op bytes send a command (negotiating first when due; out
 ///   of band when bit 3 of the op is set and `oob` is on), write a server event, or
@@ -490,6 +496,44 @@ fn server_bytes(settings: u8, input: &[u8]) -> Stats {
     framer.feed(input, &mut on_item);
     framer.finish();
     framer.drain(&mut on_item);
+
+    // The same bytes through `Server::feed` (QEMU's JSON engine beside a server
+    // framer), a byte per call: every call writes one valid, compact, ASCII reply per
+    // outcome.
+    let mut server = Server::new(version, capabilities);
+    out.clear();
+    server.greet(&mut out).expect("the greeting fits");
+    let mut buf = [0u8; 1024];
+    let mut framer = Framer::with_config(&mut buf[..size], ScanConfig::qmp_server());
+    for byte in input {
+        out.clear();
+        let mut outcomes = 0;
+        server
+            .feed(
+                &mut framer,
+                core::slice::from_ref(byte),
+                &mut handler,
+                &mut out,
+                |_| outcomes += 1,
+            )
+            .expect("the replies fit");
+        let mut lines = 0;
+        let mut rest = &out[..];
+        while !rest.is_empty() {
+            let end = rest
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .expect("every reply ends with CRLF");
+            let line = &rest[..end];
+            assert_compact_ascii(line);
+            let reply = RawJson::parse(line).expect("the reply is valid JSON");
+            assert!(Message::parse(reply).is_ok(), "the reply is a QMP message");
+            rest = &rest[end + 2..];
+            lines += 1;
+        }
+        assert_eq!(lines, outcomes, "one reply per outcome");
+        stats.fed_replies += lines;
+    }
     stats
 }
 
@@ -856,6 +900,7 @@ mod tests {
         }
         assert!(total.server_replies > 50, "{total:?}");
         assert!(total.server_returns > 5, "{total:?}");
+        assert!(total.fed_replies > 50, "{total:?}");
     }
 
     #[test]
@@ -952,6 +997,7 @@ mod tests {
             ("sink failed", s.sink_failed),
             ("closed with pending", s.closed_with_pending),
             ("server replies", s.server_replies),
+            ("fed replies", s.fed_replies),
             ("pair commands", s.pair_commands),
             ("pair events", s.pair_events),
         ] {

@@ -3,11 +3,14 @@
 
 use core::fmt;
 
+use super::json_input::{repeats_a_key, JsonFault, JsonInput, JsonRefusal, Verdict};
 use crate::encode::{self, EmptyObject, EncodeError, Id, Payload, Ser, Sink, Text};
-use crate::frame::{Frame, FrameError};
+use crate::frame::{Frame, FrameError, Framer};
 use crate::json::{JsonStr, Kind, RawJson};
-use crate::message::{parse_request, ErrorClass, Refused, Request, Timestamp, Version};
-use crate::scan::ScanErrorKind;
+use crate::message::{
+    parse_request, ErrorClass, Refused, Request, RequestError, Timestamp, Version,
+};
+use crate::scan::{ScanError, ScanErrorKind};
 use crate::schema::commands::QmpCapability;
 
 /// QEMU's line ending after every message it sends.
@@ -41,10 +44,47 @@ impl fmt::Display for ServerState {
 /// The sans-IO QMP server: QEMU's side of the protocol. See the
 /// [module docs](super#server).
 ///
+/// Two ways in. [`feed`](Self::feed) takes the client's bytes, reads them through a
+/// framer set up for a server (`Framer::with_config(buf, ScanConfig::qmp_server())`) and
+/// follows QEMU's JSON input engine beside it, so that bad bytes get QEMU's exact errors,
+/// as many as QEMU sends, and the next request is taken up where QEMU takes it up.
+/// [`handle`](Self::handle) takes framer items one by one (the example below): every
+/// request is answered as by `feed`, but a bad region of bytes gets one error whose desc
+/// names the fault as the framer's strict scanner saw it (`JSON parse error, unexpected
+/// byte` where QEMU says `stray '%'` or `expecting value`), since a
+/// [`FrameError`] does not carry the bytes. Use a framer with
+/// [`ScanConfig::qmp_server`](crate::scan::ScanConfig::qmp_server) for it too: after
+/// bad bytes it takes up the next `{` wherever it is, where the client-side default waits
+/// for one at the start of a line (clients send requests back to back, without newlines,
+/// and would otherwise get no answer and lose the next request).
+///
+/// # Differences from QEMU
+///
+/// Checked against QEMU 10.0.2 by the live tests (`tests/live_qemu.rs`: every case of
+/// its error table, the resync byte and 1 100 nested brackets go to QEMU and, in the same
+/// run, through `feed` to a server in the same phase; `SERVER_DIFFERS` lists what
+/// differs, asserted both ways; it is empty). Requests, negotiation, the refusals of
+/// JSON texts and, through `feed`, the errors for bad bytes (text, count, order, no id)
+/// are QEMU's, a key repeated in one object included (`JSON parse error, duplicate
+/// key`: `feed` compares the keys of each object of a message pairwise, without
+/// memory, in time quadratic in the keys of one object). What differs (asserted by the
+/// live test `server_differs_where_qemu_is_lenient_or_unbounded`, the limits excepted):
+///
+/// - **What QEMU takes and the strict framer does not.** QEMU also reads single-quoted
+///   strings and the overlong `C0 80` (as U+0000), and runs such a request; the server
+///   cannot parse it and answers the framer's error (`JSON parse error, unexpected
+///   byte`, or the kind of fault found) in its place.
+/// - **Long tokens.** QEMU quotes the whole token in `stray '…'` and `invalid keyword
+///   '…'`; the server quotes its first [`TEXT_MAX`](super::TEXT_MAX) (64) bytes.
+/// - **Limits.** A message larger than the framer's buffer is refused with QEMU's `JSON
+///   token size limit exceeded`, which QEMU sends at 64 MiB; QEMU's count limit (2 Mi
+///   tokens per message) is not checked. The nesting limit (1 024) is QEMU's.
+///
 /// ```
 /// use qmp_core::frame::Framer;
 /// use qmp_core::json::RawJson;
 /// use qmp_core::message::Version;
+/// use qmp_core::scan::ScanConfig;
 /// use qmp_core::session::{handler_fn, Server, ServerOutcome, ServerRefusal};
 ///
 /// let mut server = Server::new(Some(Version::new(10, 0, 2)), &[]);
@@ -58,7 +98,7 @@ impl fmt::Display for ServerState {
 ///
 /// // A command before negotiation, negotiation (oob is not offered), a command, and
 /// // a byte that is not JSON.
-/// let mut framer = Framer::new([0u8; 256]);
+/// let mut framer = Framer::with_config([0u8; 256], ScanConfig::qmp_server());
 /// let input = b"{\"execute\": \"query-name\", \"id\": \"a\"}\
 ///               {\"execute\": \"qmp_capabilities\", \"id\": \"b\"}\
 ///               {\"execute\": \"query-name\", \"id\": \"c\"}\xff";
@@ -89,6 +129,8 @@ pub struct Server<'c> {
     version: Option<Version<'c>>,
     capabilities: &'c [QmpCapability<'c>],
     state: ServerState,
+    /// QEMU's JSON input engine, followed by [`Server::feed`].
+    input: JsonInput,
 }
 
 impl<'c> Server<'c> {
@@ -103,6 +145,7 @@ impl<'c> Server<'c> {
             version,
             capabilities,
             state: ServerState::Start,
+            input: JsonInput::new(),
         }
     }
 
@@ -120,6 +163,7 @@ impl<'c> Server<'c> {
     /// reset and the greeting is due again.
     pub fn reset(&mut self) {
         self.state = ServerState::Start;
+        self.input = JsonInput::new();
     }
 
     /// Write the greeting, then CRLF. Only in [`ServerState::Start`]; afterwards the
@@ -213,6 +257,145 @@ impl<'c> Server<'c> {
         }
     }
 
+    /// Read `bytes` through `framer` and answer them as QEMU would, bad bytes included:
+    /// the request path of [`handle`](Self::handle), with QEMU's exact errors for input
+    /// that is not JSON. `on_outcome` gets what happened to each message or error, in
+    /// stream order. Use the framer only through this method (with
+    /// [`ScanConfig::qmp_server`](crate::scan::ScanConfig::qmp_server)), from the start
+    /// of the connection.
+    ///
+    /// Beside the framer, the server follows QEMU's JSON input engine byte by byte
+    /// (lexer, bracket-counting streamer, parser), which decides what QEMU takes as one
+    /// message and which of them it refuses, with which text and how many errors; the
+    /// framer's frames that QEMU takes as messages are then handled as by `handle`. A
+    /// message QEMU accepts but the strict framer does not (single-quoted strings, the
+    /// overlong `C0 80`) is refused with the framer's text; see "Differences from QEMU".
+    ///
+    /// Takes the bytes one at a time (a server reads requests, not bulk data). On a
+    /// sink error it stops: the rest of `bytes` is not read, and the connection is best
+    /// dropped.
+    ///
+    /// ```
+    /// use qmp_core::frame::Framer;
+    /// use qmp_core::message::Version;
+    /// use qmp_core::scan::ScanConfig;
+    /// use qmp_core::session::{handler_fn, Server};
+    ///
+    /// let mut server = Server::new(Some(Version::new(10, 0, 2)), &[]);
+    /// let mut handler = handler_fn(|_, responder| responder.command_not_found());
+    /// let mut framer = Framer::with_config([0u8; 256], ScanConfig::qmp_server());
+    /// let mut out = heapless::Vec::<u8, 1024>::new();
+    /// server.greet(&mut out)?;
+    /// out.clear();
+    /// let input = b"{\"execute\": \"qmp_capabilities\"}%{\"id\": 01}[tru]";
+    /// server.feed(&mut framer, input, &mut handler, &mut out, |_| {})?;
+    /// let text = core::str::from_utf8(&out)?;
+    /// assert_eq!(text.lines().collect::<Vec<_>>(), [
+    ///     r#"{"return":{}}"#,
+    ///     r#"{"error":{"class":"GenericError","desc":"JSON parse error, stray '%'"}}"#,
+    ///     r#"{"error":{"class":"GenericError","desc":"JSON parse error, stray '01'"}}"#,
+    ///     r#"{"error":{"class":"GenericError","desc":"JSON parse error, expecting value"}}"#,
+    ///     r#"{"error":{"class":"GenericError","desc":"JSON parse error, invalid keyword 'tru'"}}"#,
+    /// ]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn feed<B, S, H>(
+        &mut self,
+        framer: &mut Framer<B>,
+        bytes: &[u8],
+        handler: &mut H,
+        sink: &mut S,
+        mut on_outcome: impl FnMut(ServerOutcome<'_>),
+    ) -> Result<(), ServerError<S::Error>>
+    where
+        B: AsRef<[u8]> + AsMut<[u8]>,
+        S: Sink + ?Sized,
+        H: Handler<S> + ?Sized,
+    {
+        if self.state == ServerState::Start {
+            return Err(ServerError::Misuse(ServerMisuse::NotGreeted));
+        }
+        for &byte in bytes {
+            let mut verdicts: [Option<Verdict>; 2] = [None, None];
+            let mut n = 0;
+            self.input.push(byte, &mut |verdict| {
+                if let Some(slot) = verdicts.get_mut(n) {
+                    *slot = Some(verdict);
+                    n += 1;
+                }
+            });
+            // Room for one byte: the framer was drained.
+            let _ = framer.push(core::slice::from_ref(&byte));
+            let mut done = 0;
+            let mut framing = None;
+            while let Some(item) = framer.next() {
+                let frame = match item {
+                    Ok(frame) => frame,
+                    Err(error) => {
+                        framing = Some(error);
+                        continue;
+                    }
+                };
+                let span = (frame.offset(), frame.offset() + frame.len() as u64);
+                let matched = verdicts.iter().enumerate().skip(done).find_map(|(k, v)| {
+                    matches!(v, Some(Verdict::Message { start, end, .. }) if (*start, *end) == span)
+                        .then_some(k)
+                });
+                // A frame QEMU does not take as a message (it refused it, or it lies
+                // inside a message QEMU refuses) is dropped.
+                let Some(k) = matched else { continue };
+                for verdict in verdicts.iter().take(k).skip(done).flatten() {
+                    on_outcome(self.answer_verdict(*verdict, None, sink)?);
+                }
+                let outcome = if repeats_a_key(frame.as_bytes()) {
+                    let refusal = JsonRefusal::new(JsonFault::DuplicateKey);
+                    refuse(sink, ServerRefusal::Json(refusal))?
+                } else {
+                    self.handle(Ok(frame), handler, sink)?
+                };
+                on_outcome(outcome);
+                done = k + 1;
+            }
+            for verdict in verdicts.iter().take(n).skip(done).flatten() {
+                on_outcome(self.answer_verdict(*verdict, framing, sink)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Answer a verdict of QEMU's input engine that no frame stands for.
+    fn answer_verdict<'a, S: Sink + ?Sized>(
+        &mut self,
+        verdict: Verdict,
+        framing: Option<FrameError>,
+        sink: &mut S,
+    ) -> Result<ServerOutcome<'a>, ServerError<S::Error>> {
+        let refusal = match verdict {
+            Verdict::Refused(refusal) => ServerRefusal::Json(refusal),
+            Verdict::Message {
+                start,
+                object: false,
+                ..
+            } => ServerRefusal::Invalid(Refused {
+                error: RequestError::NotAnObject,
+                id: None,
+                offset: start,
+            }),
+            // QEMU parses it; the framer refused it (or it outgrew the buffer).
+            Verdict::Message { start, end, .. } => {
+                ServerRefusal::NotJson(framing.unwrap_or(FrameError::Invalid {
+                    error: ScanError {
+                        kind: ScanErrorKind::UnexpectedByte,
+                        offset: start,
+                    },
+                    start,
+                    skipped: end - start,
+                }))
+            }
+        };
+        refuse(sink, refusal)
+    }
+
     /// Check `qmp_capabilities`' arguments as QEMU's argument visitor and
     /// `qmp_caps_accept` do, in their order; `Ok` says whether `oob` is enabled.
     fn accept<'a>(&self, arguments: Option<RawJson<'a>>) -> Result<bool, CapabilityRefusal<'a>> {
@@ -295,12 +478,16 @@ pub enum ServerOutcome<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ServerRefusal<'a> {
-    /// Bytes that are not JSON, or a message larger than the buffer: `GenericError`
-    /// without an id (also QEMU's answer to a client's `0xFF`). The desc starts with
-    /// QEMU's `JSON parse error, ` and names the fault as the framer saw it (QEMU's
-    /// exact text quotes the offending token, which the framer does not keep); the
-    /// limits use QEMU's texts.
+    /// Bytes that are not JSON, or a message larger than the buffer, as the framer
+    /// reported them to [`Server::handle`]: `GenericError` without an id. The desc
+    /// starts with QEMU's `JSON parse error, ` and names the fault as the framer saw
+    /// it; QEMU's text often quotes the offending token or names its parser's position
+    /// instead, which [`Server::feed`] answers ([`Json`](Self::Json)). The limits use
+    /// QEMU's texts.
     NotJson(FrameError),
+    /// Input QEMU's JSON engine refuses, found by [`Server::feed`]: `GenericError`
+    /// without an id, QEMU's exact desc ([`JsonRefusal`]'s `Display`).
+    Json(JsonRefusal),
     /// A JSON text that is not a valid request (not an object, wrong member types,
     /// unexpected members, no `execute`): `GenericError` with
     /// [`RequestError`](crate::message::RequestError)'s text.
@@ -337,7 +524,7 @@ impl<'a> ServerRefusal<'a> {
     /// The id echoed in the reply: the request's, when the input was an object.
     pub const fn id(&self) -> Option<RawJson<'a>> {
         match self {
-            Self::NotJson(_) => None,
+            Self::NotJson(_) | Self::Json(_) => None,
             Self::Invalid(refused) => refused.id,
             Self::NegotiationExpected(request)
             | Self::AlreadyNegotiated(request)
@@ -363,6 +550,7 @@ impl fmt::Display for ServerRefusal<'_> {
                 kind => write!(f, "JSON parse error, {kind}"),
             },
             Self::NotJson(_) => f.write_str("JSON token size limit exceeded"),
+            Self::Json(refusal) => fmt::Display::fmt(refusal, f),
             Self::Invalid(refused) => fmt::Display::fmt(&refused.error, f),
             Self::NegotiationExpected(_) => {
                 f.write_str("Expecting capabilities negotiation with 'qmp_capabilities'")
@@ -380,8 +568,10 @@ impl fmt::Display for ServerRefusal<'_> {
 
 /// What is wrong with the arguments of a `qmp_capabilities` request, checked in QEMU's
 /// order: the type of `enable`, each element in turn, unexpected arguments, then
-/// availability. Each variant's desc (its `Display`) is QEMU's; the `enable[I]` paths
-/// follow QEMU's argument visitor.
+/// availability. Each variant's desc (its `Display`) is QEMU 10.0's, as it answers on the
+/// wire: a type error names the element by its `enable[I]` path, an unknown name names
+/// no parameter at all (QEMU's enum visitor is given no name for list elements and
+/// writes `'null'`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CapabilityRefusal<'a> {
@@ -392,10 +582,10 @@ pub enum CapabilityRefusal<'a> {
         /// The element's index.
         index: usize,
     },
-    /// `Parameter 'enable[I]' does not accept value 'V'`: a name that is neither `oob`
-    /// nor offered.
+    /// `Parameter 'null' does not accept value 'V'`: a name that is neither `oob` nor
+    /// offered.
     Unknown {
-        /// The element's index.
+        /// The element's index (QEMU's text does not say it).
         index: usize,
         /// The name.
         value: JsonStr<'a>,
@@ -418,10 +608,9 @@ impl fmt::Display for CapabilityRefusal<'_> {
                 f,
                 "Invalid parameter type for 'enable[{index}]', expected: string"
             ),
-            Self::Unknown { index, value } => write!(
-                f,
-                "Parameter 'enable[{index}]' does not accept value '{value}'"
-            ),
+            Self::Unknown { value, .. } => {
+                write!(f, "Parameter 'null' does not accept value '{value}'")
+            }
             Self::Unexpected(name) => write!(f, "Parameter '{name}' is unexpected"),
             Self::NotAvailable { count } => {
                 f.write_str("Capability oob")?;

@@ -12,7 +12,7 @@ use crate::encode::{BufferFull, EmptyObject, EncodeError, Ser, SliceSink};
 use crate::frame::{Frame, FrameError, Framer};
 use crate::json::RawJson;
 use crate::message::{ErrorClass, Message, MessageErrorKind, Timestamp, Version};
-use crate::scan::{ScanError, ScanErrorKind};
+use crate::scan::{ScanConfig, ScanError, ScanErrorKind};
 use crate::schema::commands::{
     Command, MigratePause, QmpCapability, QueryStatus, ReplyError, Stop,
 };
@@ -903,7 +903,7 @@ fn qmp_capabilities_arguments_are_checked_as_qemu_does() {
         (
             OOB,
             r#"{"enable": ["oob", "x-vendor"]}"#,
-            "Parameter 'enable[1]' does not accept value 'x-vendor'",
+            "Parameter 'null' does not accept value 'x-vendor'",
         ),
         (
             OOB,
@@ -930,7 +930,7 @@ fn qmp_capabilities_arguments_are_checked_as_qemu_does() {
         (
             NONE,
             r#"{"x": 1, "enable": ["bad"]}"#,
-            "Parameter 'enable[0]' does not accept value 'bad'",
+            "Parameter 'null' does not accept value 'bad'",
         ),
         (
             NONE,
@@ -1167,6 +1167,400 @@ fn bad_bytes_get_an_error_without_an_id() {
     assert_eq!(
         written(&out),
         "{\"error\":{\"class\":\"GenericError\",\"desc\":\"JSON parse error, unexpected byte\"}}\r\n{\"return\":{},\"id\":1}\r\n"
+    );
+}
+
+#[test]
+fn a_server_framer_takes_up_the_next_request_after_bad_bytes() {
+    // Requests back to back, without newlines, as QMP clients send them: after each bad
+    // region the next `{` is a request again, and every bad region gets one error.
+    let input: &[u8] = b"%{\"execute\": \"echo\", \"id\": 1}\
+        {\"execute\": tru}{\"execute\": \"echo\", \"id\": 2}\
+        {\"id\": 01}{\"execute\": \"echo\", \"id\": 3}";
+    let run = |config: ScanConfig| {
+        let mut out = Out::new();
+        let mut server = commanding(false, &mut out);
+        let mut framer = Framer::with_config([0u8; 128], config);
+        framer.feed(input, |item| {
+            server
+                .handle(item, &mut handler_fn(answer), &mut out)
+                .unwrap();
+        });
+        String::from(written(&out))
+    };
+    let error = |what: &str| {
+        format!("{{\"error\":{{\"class\":\"GenericError\",\"desc\":\"JSON parse error, {what}\"}}}}\r\n")
+    };
+    let ok = |id: u32| format!("{{\"return\":{{}},\"id\":{id}}}\r\n");
+    assert_eq!(
+        run(ScanConfig::qmp_server()),
+        [
+            error("unexpected byte"),
+            ok(1),
+            error("invalid literal"),
+            ok(2),
+            error("invalid number"),
+            ok(3)
+        ]
+        .concat()
+    );
+    // The client-side default waits for a `{` at the start of a line: the first error
+    // is not even answered yet, and every request after it is lost.
+    assert_eq!(run(ScanConfig::qmp()), "");
+}
+
+/// The lines a commanding server writes for `input`, read through `feed`.
+fn fed(input: &[u8]) -> Vec<String> {
+    let mut out = heapless::Vec::<u8, 65536>::new();
+    let mut server = Server::new(Some(Version::new(10, 0, 2)), &[]);
+    server.greet(&mut out).unwrap();
+    let mut framer = Framer::with_config([0u8; 256], ScanConfig::qmp_server());
+    let mut handler = handler_fn(answer);
+    server
+        .feed(
+            &mut framer,
+            br#"{"execute":"qmp_capabilities"}"#,
+            &mut handler,
+            &mut out,
+            |_| {},
+        )
+        .unwrap();
+    out.clear();
+    let mut outcomes = 0;
+    server
+        .feed(&mut framer, input, &mut handler, &mut out, |_| {
+            outcomes += 1
+        })
+        .unwrap();
+    let text = core::str::from_utf8(&out).unwrap();
+    assert!(text.is_empty() || text.ends_with("\r\n"), "{text}");
+    let lines: Vec<String> = text.lines().map(ToString::to_string).collect();
+    assert_eq!(lines.len(), outcomes, "one outcome per reply");
+    lines
+}
+
+/// An id-less GenericError with `desc`.
+fn generic(desc: &str) -> String {
+    format!(r#"{{"error":{{"class":"GenericError","desc":"{desc}"}}}}"#)
+}
+
+#[test]
+fn fed_bad_bytes_get_qemus_errors() {
+    let ok = r#"{"return":{},"id":1}"#;
+    let echo = br#"{"execute":"echo","id":1}"#;
+    let cases: &[(&[u8], &[&str])] = &[
+        // The lexer: a byte no token starts or continues with, quoted with the token
+        // so far; then it skips to a structural or control character.
+        (b"%", &["JSON parse error, stray '%'"]),
+        (b"\xff", &[r"JSON parse error, stray '\uFFFD'"]),
+        (
+            b"{\"execute\":\"ec\xff",
+            &[r#"JSON parse error, stray '\"ec\uFFFD'"#],
+        ),
+        (
+            b"{\"id\": 01}",
+            &[
+                "JSON parse error, stray '01'",
+                "JSON parse error, expecting value",
+            ],
+        ),
+        (
+            b"[-x]",
+            &[
+                "JSON parse error, stray '-x'",
+                "JSON parse error, expecting value",
+            ],
+        ),
+        (
+            b"[1.e]",
+            &[
+                "JSON parse error, stray '1.e'",
+                "JSON parse error, expecting value",
+            ],
+        ),
+        (
+            b"[nulL]",
+            &[
+                "JSON parse error, stray 'L'",
+                "JSON parse error, expecting value",
+            ],
+        ),
+        (
+            b"%\xff",
+            &[
+                "JSON parse error, stray '%'",
+                r"JSON parse error, stray '\uFFFD'",
+            ],
+        ),
+        (b"%abc\t", &["JSON parse error, stray '%'"]),
+        (b"\x01", &[r"JSON parse error, stray '\u0001'"]),
+        // QEMU formats the token as a C string: a NUL ends it.
+        (b"[\"a\x00b", &[r#"JSON parse error, stray '\"a'"#]),
+        // The parser, at the end of the message.
+        (
+            b"{\"execute\": tru}",
+            &["JSON parse error, invalid keyword 'tru'"],
+        ),
+        (b"foo ", &["JSON parse error, invalid keyword 'foo'"]),
+        (b"}", &["JSON parse error, expecting value"]),
+        (b"[1,]", &["JSON parse error, expecting value"]),
+        (b"{\"a\":1,}", &["JSON parse error, expecting value"]),
+        (
+            b"{1:2}",
+            &["JSON parse error, key is not a string in object"],
+        ),
+        (
+            b"{null:2}",
+            &["JSON parse error, key is not a string in object"],
+        ),
+        (
+            b"{[{}]:2}",
+            &["JSON parse error, key is not a string in object"],
+        ),
+        (
+            b"{{\"a\" 1}:2}",
+            &["JSON parse error, missing : in object pair"],
+        ),
+        (
+            b"{\"a\" 1}",
+            &["JSON parse error, missing : in object pair"],
+        ),
+        (
+            b"{\"a\":1 \"b\":2}",
+            &["JSON parse error, expected separator in dict"],
+        ),
+        (
+            b"{\"a\":1]",
+            &["JSON parse error, expected separator in dict"],
+        ),
+        (b"[1 2]", &["JSON parse error, expected separator in list"]),
+        (b"[0e5]", &["JSON parse error, expected separator in list"]),
+        (
+            b"{\"a\":{\"b\":,\"c\":{}}}",
+            &["JSON parse error, expecting value"],
+        ),
+        // Strings.
+        (
+            br#"["\x"]"#,
+            &["JSON parse error, invalid escape sequence in string"],
+        ),
+        (
+            br#"["\uD800"]"#,
+            &[r"JSON parse error, \\uD800 is not a valid Unicode character"],
+        ),
+        (
+            br#"["\uD800\u0041"]"#,
+            &[r"JSON parse error, \\uD800 is not a valid Unicode character"],
+        ),
+        (
+            br#"["\udc00"]"#,
+            &[r"JSON parse error, \\udc00 is not a valid Unicode character"],
+        ),
+        (
+            br#"["\u12x4"]"#,
+            &[r"JSON parse error, \\u12x4 is not a valid Unicode character"],
+        ),
+        (
+            br#"["\uFDD0"]"#,
+            &[r"JSON parse error, \\uFDD0 is not a valid Unicode character"],
+        ),
+        (
+            b"[\"\x80\"]",
+            &["JSON parse error, invalid UTF-8 sequence in string"],
+        ),
+        (
+            b"[\"\xc3(\"]",
+            &["JSON parse error, invalid UTF-8 sequence in string"],
+        ),
+        (
+            b"[\"\xe0\x80\x80\"]",
+            &["JSON parse error, invalid UTF-8 sequence in string"],
+        ),
+        (
+            b"[\"\xed\xa0\x80\"]",
+            &["JSON parse error, invalid UTF-8 sequence in string"],
+        ),
+        // A key repeated in any object, decoded; braces inside strings are text.
+        (
+            br#"{"execute":"echo","id":1,"id":1}"#,
+            &["JSON parse error, duplicate key"],
+        ),
+        (
+            br#"{"execute":"echo","arguments":{"l":[{"a":1,"\u0061":2}]},"id":1}"#,
+            &["JSON parse error, duplicate key"],
+        ),
+        // Good JSON that is not a request, and good requests around bad bytes.
+        (b"[1]", &["QMP input must be a JSON object"]),
+        (
+            b"%[1]",
+            &[
+                "JSON parse error, stray '%'",
+                "QMP input must be a JSON object",
+            ],
+        ),
+        (b"\"text\"", &["QMP input must be a JSON object"]),
+    ];
+    for &(input, descs) in cases {
+        let want: Vec<String> = descs.iter().map(|d| generic(d)).collect();
+        assert_eq!(fed(input), want, "{}", input.escape_ascii());
+        // The next request is answered, right after the bad bytes.
+        let mut then = input.to_vec();
+        then.extend_from_slice(echo);
+        let mut want = want;
+        want.push(ok.to_string());
+        assert_eq!(fed(&then), want, "{} then a request", input.escape_ascii());
+    }
+    // Braces and quotes inside strings are not objects or keys.
+    assert_eq!(
+        fed(br#"{"execute":"echo","arguments":{"s":"{\"a\":1,\"a\":2}","t":"\\"},"id":1}"#),
+        [r#"{"return":{"s":"{\"a\":1,\"a\":2}","t":"\\"},"id":1}"#]
+    );
+    // Valid surrogate pairs and escapes pass; the request runs (its arguments echoed
+    // as received).
+    assert_eq!(
+        fed(br#"{"execute":"echo","arguments":{"s":"\ud83d\ude00\n\/"},"id":1}"#),
+        [r#"{"return":{"s":"\ud83d\ude00\n\/"},"id":1}"#]
+    );
+}
+
+#[test]
+fn fed_nesting_counts_braces_and_brackets_as_qemu() {
+    // 1024 open is the limit; the 1025th is refused, and the rest is fresh input: one
+    // `expecting value` per stray closing bracket.
+    let mut input = br#"{"execute":"echo","arguments":{"a":"#.to_vec();
+    input.extend(core::iter::repeat_n(b'[', 1022));
+    input.extend(core::iter::repeat_n(b']', 1022));
+    input.extend_from_slice(br#"},"id":1}"#);
+    assert_eq!(fed(&input).len(), 1, "1024 deep is fine");
+    let mut input = br#"{"execute":"echo","arguments":{"a":"#.to_vec();
+    input.extend(core::iter::repeat_n(b'[', 1023));
+    input.extend(core::iter::repeat_n(b']', 3));
+    let lines = fed(&input);
+    assert_eq!(lines[0], generic("JSON nesting depth limit exceeded"));
+    assert_eq!(
+        &lines[1..],
+        vec![generic("JSON parse error, expecting value"); 3]
+    );
+}
+
+#[test]
+fn fed_messages_qemu_takes_and_the_framer_does_not_are_refused() {
+    // QEMU runs a single-quoted request; the strict framer refuses it, so the server
+    // answers the framer's error in its place.
+    assert_eq!(
+        fed(b"{'execute':'echo','id':1}{\"execute\":\"echo\",\"id\":2}"),
+        [
+            generic("JSON parse error, unexpected byte"),
+            r#"{"return":{},"id":2}"#.to_string()
+        ]
+    );
+    // A token longer than QEMU's quote here: the first 64 bytes.
+    let mut input = b"[\"".to_vec();
+    input.extend(core::iter::repeat_n(b'a', 100));
+    input.push(0xFF);
+    let quoted = format!(r#"\"{}"#, "a".repeat(63));
+    assert_eq!(
+        fed(&input),
+        [generic(&format!("JSON parse error, stray '{quoted}'"))]
+    );
+}
+
+#[test]
+fn fed_noise_never_panics_and_any_split_answers_the_same() {
+    let alphabet = b"{}[]:,\"'\\ \n\tuetrfalsn019-.eE%\x00\x01\x7f\x80\xc0\xc3\xed\xf0\xfe\xff";
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    for _ in 0..3000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let len = (x % 48) as usize;
+        let mut input = Vec::with_capacity(len + 30);
+        for _ in 0..len {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            input.push(alphabet[(x % alphabet.len() as u64) as usize]);
+        }
+        input.extend_from_slice(b"\xff{\"execute\":\"echo\",\"id\":9}");
+        let whole = fed(&input);
+        // A 0xFF resets QEMU's lexer; the request after it runs.
+        assert_eq!(
+            whole.last().map(String::as_str),
+            Some(r#"{"return":{},"id":9}"#),
+            "{}",
+            input.escape_ascii()
+        );
+        // Fed in two calls, the same answers.
+        let cut = (x as usize) % (input.len() + 1);
+        let mut greeting = Out::new();
+        let mut server = commanding(false, &mut greeting);
+        let mut out = heapless::Vec::<u8, 65536>::new();
+        let mut framer = Framer::with_config([0u8; 256], ScanConfig::qmp_server());
+        for part in [&input[..cut], &input[cut..]] {
+            server
+                .feed(&mut framer, part, &mut handler_fn(answer), &mut out, |_| {})
+                .unwrap();
+        }
+        let split: Vec<String> = written_lines(&out);
+        assert_eq!(split, whole, "{} cut at {cut}", input.escape_ascii());
+    }
+}
+
+fn written_lines(out: &[u8]) -> Vec<String> {
+    core::str::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn the_server_state_is_small() {
+    // Its configuration, its state and QEMU's JSON engine (a 1024-bit stack and two
+    // 64-byte quotes).
+    let size = core::mem::size_of::<Server<'static>>();
+    assert!(size <= 576, "{size}");
+}
+
+#[test]
+fn fed_refusals_are_outcomes() {
+    let mut out = Out::new();
+    let mut server = commanding(false, &mut out);
+    let mut framer = Framer::with_config([0u8; 64], ScanConfig::qmp_server());
+    let mut seen = Vec::new();
+    server
+        .feed(
+            &mut framer,
+            b"%{\"execute\":\"echo\",\"id\":1}",
+            &mut handler_fn(answer),
+            &mut out,
+            |o| {
+                seen.push(match o {
+                    ServerOutcome::Refused(refusal @ ServerRefusal::Json(json)) => {
+                        assert_eq!(refusal.class(), ErrorClass::GenericError);
+                        assert_eq!(refusal.id(), None);
+                        assert_eq!(json.fault, JsonFault::Stray);
+                        assert_eq!(json.quoted.as_bytes(), b"%");
+                        refusal.to_string()
+                    }
+                    ServerOutcome::Executed(request) => request.name.to_string(),
+                    other => panic!("{other:?}"),
+                });
+            },
+        )
+        .unwrap();
+    assert_eq!(seen, ["JSON parse error, stray '%'", "echo"]);
+    // Before the greeting, nothing is read.
+    let mut server = Server::new(None, &[]);
+    assert_eq!(
+        server.feed(
+            &mut framer,
+            b"{}",
+            &mut handler_fn(answer),
+            &mut out,
+            |_| {}
+        ),
+        Err(ServerError::Misuse(ServerMisuse::NotGreeted))
     );
 }
 
