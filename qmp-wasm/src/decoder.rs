@@ -1,5 +1,6 @@
 //! `Decoder`: websocket bytes in, QMP messages out, in batches.
 
+use js_sys::{Float64Array, Uint8Array};
 use qmp_core::frame::{Frame, FrameError, Framer};
 use qmp_core::json::{JsonStr, RawJson};
 use qmp_core::message::{ErrorClass, Message};
@@ -52,7 +53,7 @@ const DEFAULT_BUFFER: usize = 1 << 20;
 /// Decodes a QMP byte stream pushed in chunks of any size.
 ///
 /// After each [`push`](Self::push), the messages completed by it (and the errors for
-/// bytes that had to be skipped) wait in one batch: its text
+/// bytes that had to be skipped) wait in one batch: its text, as UTF-8
 /// ([`take_text`](Self::take_text)), a table of [`record::STRIDE`] numbers per item
 /// ([`take_records`](Self::take_records)) and the JS errors
 /// ([`take_errors`](Self::take_errors)). The npm package's `Decoder` turns a batch into
@@ -65,7 +66,8 @@ pub struct Decoder {
 
 #[derive(Default)]
 struct Batch {
-    text: String,
+    /// UTF-8 (every frame was checked by the scanner; appended strings are `&str`s).
+    text: Vec<u8>,
     /// `text`'s length in UTF-16 units.
     utf16: usize,
     records: Vec<f64>,
@@ -110,19 +112,24 @@ impl Decoder {
         self.framer.offset() as f64
     }
 
-    /// The batch's text; the records' offsets index it. Empties it.
+    /// The batch's text as UTF-8 bytes (decode it with a `TextDecoder`); the records'
+    /// offsets index the decoded string. Empties it (its memory is kept for the next).
     #[wasm_bindgen(js_name = takeText)]
-    pub fn take_text(&mut self) -> String {
+    pub fn take_text(&mut self) -> Uint8Array {
+        let text = Uint8Array::from(&self.batch.text[..]);
+        self.batch.text.clear();
         self.batch.utf16 = 0;
         self.batch.count = 0;
-        core::mem::take(&mut self.batch.text)
+        text
     }
 
-    /// The batch's records ([`record`]). Empties them.
+    /// The batch's records ([`record`]). Empties them (their memory is kept).
     #[wasm_bindgen(js_name = takeRecords)]
-    pub fn take_records(&mut self) -> Vec<f64> {
+    pub fn take_records(&mut self) -> Float64Array {
+        let records = Float64Array::from(&self.batch.records[..]);
+        self.batch.records.clear();
         self.batch.count = 0;
-        core::mem::take(&mut self.batch.records)
+        records
     }
 
     /// The batch's JS errors, indexed by the `KIND_FAULT` records. Empties them.
@@ -154,18 +161,10 @@ impl Batch {
 
     fn message(&mut self, frame: Frame<'_>, message: Message<'_>) {
         let bytes = frame.as_bytes();
-        // The scanner checked UTF-8, so this cannot fail.
-        let Ok(text) = core::str::from_utf8(bytes) else {
-            return;
-        };
         let base = self.utf16;
-        let ascii = text.is_ascii();
-        self.text.push_str(text);
-        self.utf16 += if ascii {
-            text.len()
-        } else {
-            text.encode_utf16().count()
-        };
+        let ascii = bytes.is_ascii();
+        self.text.extend_from_slice(bytes);
+        self.utf16 += if ascii { bytes.len() } else { utf16_len(bytes) };
         let mut r = [-1.0; record::STRIDE];
         r[record::TEXT] = base as f64;
         r[record::TEXT + 1] = self.utf16 as f64;
@@ -177,8 +176,8 @@ impl Batch {
             if ascii {
                 ((base + start) as f64, (base + end) as f64)
             } else {
-                let before = text.get(..start).map_or(0, |t| t.encode_utf16().count());
-                let len = text.get(start..end).map_or(0, |t| t.encode_utf16().count());
+                let before = utf16_len(bytes.get(..start).unwrap_or_default());
+                let len = utf16_len(bytes.get(start..end).unwrap_or_default());
                 ((base + before) as f64, (base + before + len) as f64)
             }
         };
@@ -238,8 +237,16 @@ impl Batch {
 
     fn append(&mut self, s: &str) -> (f64, f64) {
         let start = self.utf16;
-        self.text.push_str(s);
-        self.utf16 += s.encode_utf16().count();
+        self.text.extend_from_slice(s.as_bytes());
+        self.utf16 += utf16_len(s.as_bytes());
         (start as f64, self.utf16 as f64)
     }
+}
+
+/// The length in UTF-16 units of valid UTF-8: one unit per character, two for those
+/// beyond the BMP (four-byte sequences).
+fn utf16_len(utf8: &[u8]) -> usize {
+    utf8.iter()
+        .map(|&b| usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0))
+        .sum()
 }

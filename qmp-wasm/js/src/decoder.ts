@@ -97,6 +97,7 @@ export type DecodedItem = QmpMessage | DecodeError;
  */
 export class Decoder {
   readonly #inner: WasmDecoder;
+  readonly #utf8 = new TextDecoder();
 
   /** @param options.maxMessage the largest message handed out, in bytes (1 MiB). */
   constructor(options: { maxMessage?: number } = {}) {
@@ -131,7 +132,7 @@ export class Decoder {
   }
 
   #take(): DecodedItem[] {
-    const text = this.#inner.takeText();
+    const text = this.#utf8.decode(this.#inner.takeText());
     const r = this.#inner.takeRecords();
     const out: DecodedItem[] = new Array(r.length / STRIDE);
     let errors: unknown[] | undefined;
