@@ -2,7 +2,7 @@
 # Builds qmp-wasm's npm package into qmp-wasm/pkg: the .wasm (profile wasm-release, then
 # the wasm-bindgen CLI, then `wasm-opt -Oz` from the npm package binaryen), the ES-module glue and its TypeScript
 # types, the TypeScript client compiled from js/src, and package.json. Works in browsers
-# and Node 18+ (`import { connect, Decoder } from 'qmp-wasm'`).
+# and Node (tested with Node 20): `import { connect, Decoder } from 'qmp-wasm'`.
 #
 # Needs what scripts/install-wasm-tools installs. Prints the sizes at the end.
 set -euo pipefail
