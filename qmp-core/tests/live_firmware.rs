@@ -162,6 +162,8 @@ fn agent_drives_a_real_qemu() {
     if !emulators() {
         return;
     }
+    // Built before any peer waits for the board (the first build takes minutes).
+    image();
     let Some(mut qemu) = Qemu::start_with(Monitor::Unix, |dir| {
         vec![
             "-qmp".to_owned(),
@@ -345,6 +347,8 @@ fn agent_survives_a_hostile_peer() {
     if !emulators() {
         return;
     }
+    // Built before any peer waits for the board (the first build takes minutes).
+    image();
     let dir = temp_dir("hostile");
     let socket = dir.join("uart.sock");
     let listener = UnixListener::bind(&socket).expect("a unix listener");
@@ -393,6 +397,8 @@ fn agent_watchdog_ends_an_endless_stream() {
     if !emulators() {
         return;
     }
+    // Built before any peer waits for the board (the first build takes minutes).
+    image();
     let dir = temp_dir("flood");
     let socket = dir.join("uart.sock");
     let listener = UnixListener::bind(&socket).expect("a unix listener");
@@ -420,6 +426,8 @@ fn agent_times_out_on_a_silent_peer() {
     if !emulators() {
         return;
     }
+    // Built before any peer waits for the board (the first build takes minutes).
+    image();
     let dir = temp_dir("silent");
     let socket = dir.join("uart.sock");
     let listener = UnixListener::bind(&socket).expect("a unix listener");

@@ -5,6 +5,8 @@
 
 #[path = "../../../qmp-core/tests/common/qemu.rs"]
 pub mod qemu;
+#[path = "../../../qmp-core/tests/common/spice.rs"]
+pub mod spice;
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};

@@ -7,6 +7,7 @@
 
 pub mod qemu;
 pub mod semantic;
+pub mod spice;
 
 use qmp_core::frame::{FrameError, Framer};
 use qmp_core::scan::validate;
