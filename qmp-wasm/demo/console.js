@@ -42,12 +42,17 @@ function jsonNode(value, key, open) {
   }
   const isArray = Array.isArray(value);
   const entries = isArray ? value.map((v, i) => [i, v]) : Object.entries(value);
+  if (entries.length === 0) {
+    const line = el('div');
+    line.append(...keyPart, el('span', 'preview', isArray ? '[]' : '{}'));
+    return line;
+  }
   const details = el('details', 'json');
   const summary = el('summary');
   const preview = isArray
     ? `[…] ${entries.length} item${entries.length === 1 ? '' : 's'}`
     : `{…} ${entries.map(([k]) => k).slice(0, 4).join(', ')}${entries.length > 4 ? ', …' : ''}`;
-  summary.append(...(isArray ? keyPart : keyPart), el('span', 'preview', entries.length ? preview : isArray ? '[]' : '{}'));
+  summary.append(...keyPart, el('span', 'preview', preview));
   details.append(summary);
   const children = el('div', 'children');
   details.append(children);
