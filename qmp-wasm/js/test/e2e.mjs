@@ -67,6 +67,17 @@ try {
   await page.waitForSelector('#event-log .name.RESUME');
   step('STOP and RESUME seen, badge followed');
 
+  const visible = () =>
+    page.$$eval('#event-log li', (items) => items.filter((li) => !li.hidden).map((li) => li.dataset.name));
+  await page.locator('#event-filter').fill('stop');
+  assert.deepEqual(await visible(), ['STOP']);
+  await page.locator('#event-filter').fill('');
+  await page.locator('#event-names .chip', { hasText: 'STOP' }).click();
+  assert.deepEqual(await visible(), ['RESUME']);
+  await page.locator('#event-names .chip', { hasText: 'STOP' }).click();
+  assert.deepEqual(await visible(), ['RESUME', 'STOP']);
+  step('event log filtered by text and by event name');
+
   await line.fill('query-qmp-sch');
   await line.press('Tab');
   assert.equal(await line.inputValue(), 'query-qmp-schema ');
