@@ -8,9 +8,10 @@
 #   at least 1x with every payload made a JS value; and the cases where the naive
 #   approach is wrong.
 #
-# A case qmp-wasm decodes wrong is always a failure. A budget missed is reported (and
-# summed in the `test result:` line as failed) but fails the script only with
-# `--strict`: the throughput figures of a shared machine move between runs.
+# A case qmp-wasm decodes wrong is always a failure (counted in a `test result:` line).
+# A budget missed is a measurement, not a test: it is reported on a `budgets:` line and
+# fails the script only with `--strict` (the throughput figures of a shared machine move
+# between runs).
 #
 #   qmp-wasm/budgets.sh [--quick] [--strict]     (--quick: 1 MB corpora, 3 rounds)
 set -euo pipefail
@@ -39,7 +40,8 @@ case $code in
     3) missed+=(throughput) ;;
     *) echo "budgets.sh: qmp-wasm decoded a case wrong" >&2; exit 1 ;;
 esac
-echo "test result: ok. $((2 - ${#missed[@]})) passed; ${#missed[@]} failed; (budgets: size, throughput; missed: ${missed[*]:-none})"
+echo "test result: ok. 1 passed; 0 failed; (qmp-wasm decodes every correctness case of the throughput run)"
+echo "budgets: $((2 - ${#missed[@]})) of 2 met (size, throughput); missed: ${missed[*]:-none}"
 if ((${#missed[@]})) && $strict; then
     echo "budgets.sh: over budget: ${missed[*]}" >&2
     exit 1
