@@ -1,12 +1,33 @@
-//! Browser bindings for `qmp-core`.
+//! Browser bindings for `qmp-core`: QMP for pages that reach QEMU through a websocket
+//! proxy (websockify in front of the QMP socket).
 //!
-//! This crate is a placeholder until the wasm issue lands: it re-exports the core crate
-//! (as `qmp_wasm::qmp_core`) so the workspace builds it for `wasm32-unknown-unknown` from
-//! the start.
+//! The crate is thin: each JS class is one file, and every error crosses into JS through
+//! one mapping ([`error`]).
+//!
+//! - [`Decoder`] (`decoder.rs`): push websocket bytes in chunks of any size; get every
+//!   message with its kind, event name or error class, id and payload, as one batch of
+//!   text plus a table of offsets, so that a push costs a few calls across the boundary
+//!   whatever the number of messages. Bytes that are not JSON come out as JS errors with
+//!   their offset and size, and the decoder goes on.
+//! - [`encode_command`] and [`encode_line`] (`encode.rs`): a command from a name and
+//!   arguments (a JS object or JSON text), or from a line in the human command syntax
+//!   of [`qmp_core::shell`], as the bytes to send; `exec-oob` on request.
+//! - [`Client`] (`client.rs`): the sans-IO [`qmp_core::session::Client`] with its own
+//!   framer and output buffer, for the promise-based TypeScript client of the npm package
+//!   (`js/src/client.ts`), which only moves bytes between it and a `WebSocket`.
+//!
+//! Everything is usable from Rust too (the crate is also an `rlib`), which is how the
+//! `wasm-bindgen-test` suites in `tests/` drive it.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
+mod client;
+mod decoder;
+mod encode;
+pub mod error;
+mod sink;
+
+pub use client::Client;
+pub use decoder::{record, Decoder};
+pub use encode::{encode_command, encode_line};
 pub use qmp_core;
-
-// `core` here is the language's core library: the re-export above keeps its own name, so
-// it does not shadow `core` (this line would not compile if it did).
-const _: core::option::Option<&str> = core::option::Option::None;

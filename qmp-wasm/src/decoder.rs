@@ -1,0 +1,252 @@
+//! `Decoder`: websocket bytes in, QMP messages out, in batches.
+
+use js_sys::{Float64Array, Uint8Array};
+use qmp_core::frame::{Frame, FrameError, Framer};
+use qmp_core::json::{JsonStr, RawJson};
+use qmp_core::message::{ErrorClass, Message};
+use wasm_bindgen::prelude::*;
+
+use crate::error;
+
+/// The layout of one item in [`Decoder::take_records`]: [`record::STRIDE`] numbers per
+/// item. Offsets are UTF-16 indexes into the batch text ([`Decoder::take_text`]), as JS's
+/// `String.prototype.slice` takes them; `-1` where an item has no such part.
+pub mod record {
+    /// Numbers per item.
+    pub const STRIDE: usize = 12;
+    /// The item's kind: one of the `KIND_*` values.
+    pub const KIND: usize = 0;
+    /// The message's whole JSON text: start, end.
+    pub const TEXT: usize = 1;
+    /// The event name, the error class or the request's command name (unescaped).
+    pub const NAME: usize = 3;
+    /// The id's JSON text.
+    pub const ID: usize = 5;
+    /// The payload's JSON text: the greeting's `QMP` object, the `return` value, the
+    /// `error` object, the event's `data`, the request's `arguments`.
+    pub const PAYLOAD: usize = 7;
+    /// For an error reply, its `desc` (unescaped): start, end. For an event, its
+    /// timestamp: seconds, microseconds.
+    pub const EXTRA: usize = 9;
+    /// The stream offset of the message's first byte; for `KIND_FAULT`, the index of the
+    /// JS error in [`Decoder::take_errors`](super::Decoder::take_errors).
+    pub const OFFSET: usize = 11;
+
+    /// The greeting.
+    pub const KIND_GREETING: f64 = 0.0;
+    /// A success reply.
+    pub const KIND_RETURN: f64 = 1.0;
+    /// An error reply.
+    pub const KIND_ERROR: f64 = 2.0;
+    /// An event.
+    pub const KIND_EVENT: f64 = 3.0;
+    /// A request (what a client sends; seen when decoding the other direction).
+    pub const KIND_REQUEST: f64 = 4.0;
+    /// Bytes the decoder had to skip, or JSON that is not QMP: a JS error.
+    pub const KIND_FAULT: f64 = 5.0;
+}
+
+/// The default buffer: the largest message handed out (QEMU's `query-qmp-schema` reply
+/// is 236 KB).
+const DEFAULT_BUFFER: usize = 1 << 20;
+
+/// Decodes a QMP byte stream pushed in chunks of any size.
+///
+/// After each [`push`](Self::push), the messages completed by it (and the errors for
+/// bytes that had to be skipped) wait in one batch: its text, as UTF-8
+/// ([`take_text`](Self::take_text)), a table of [`record::STRIDE`] numbers per item
+/// ([`take_records`](Self::take_records)) and the JS errors
+/// ([`take_errors`](Self::take_errors)). The npm package's `Decoder` turns a batch into
+/// message objects; the layout is in [`record`].
+#[wasm_bindgen]
+pub struct Decoder {
+    framer: Framer<Vec<u8>>,
+    batch: Batch,
+}
+
+#[derive(Default)]
+struct Batch {
+    /// UTF-8 (every frame was checked by the scanner; appended strings are `&str`s).
+    text: Vec<u8>,
+    /// `text`'s length in UTF-16 units.
+    utf16: usize,
+    records: Vec<f64>,
+    errors: Vec<JsValue>,
+    count: u32,
+}
+
+#[wasm_bindgen]
+impl Decoder {
+    /// A decoder whose messages may be up to `max_message` bytes (1 MiB by default).
+    /// A larger message is skipped and reported as a `FramingError` (`too-large`).
+    #[wasm_bindgen(constructor)]
+    pub fn new(max_message: Option<u32>) -> Decoder {
+        let size = max_message.map_or(DEFAULT_BUFFER, |n| (n as usize).max(1));
+        Decoder {
+            framer: Framer::new(vec![0; size]),
+            batch: Batch::default(),
+        }
+    }
+
+    /// Take a chunk of the stream. Returns how many items (messages and errors) the
+    /// current batch holds.
+    pub fn push(&mut self, chunk: &[u8]) -> u32 {
+        let Self { framer, batch } = self;
+        framer.feed(chunk, |item| batch.add(item));
+        batch.count
+    }
+
+    /// The stream ended: complete what only the end completes (a bare number) and
+    /// report a message cut short. Returns the batch's item count. The decoder may then
+    /// take a new stream (offsets go on).
+    pub fn finish(&mut self) -> u32 {
+        let Self { framer, batch } = self;
+        framer.finish();
+        framer.drain(|item| batch.add(item));
+        batch.count
+    }
+
+    /// The stream offset of the next byte to be pushed.
+    #[wasm_bindgen(getter)]
+    pub fn offset(&self) -> f64 {
+        self.framer.offset() as f64
+    }
+
+    /// The batch's text as UTF-8 bytes (decode it with a `TextDecoder`); the records'
+    /// offsets index the decoded string. Empties it (its memory is kept for the next).
+    #[wasm_bindgen(js_name = takeText)]
+    pub fn take_text(&mut self) -> Uint8Array {
+        let text = Uint8Array::from(&self.batch.text[..]);
+        self.batch.text.clear();
+        self.batch.utf16 = 0;
+        self.batch.count = 0;
+        text
+    }
+
+    /// The batch's records ([`record`]). Empties them (their memory is kept).
+    #[wasm_bindgen(js_name = takeRecords)]
+    pub fn take_records(&mut self) -> Float64Array {
+        let records = Float64Array::from(&self.batch.records[..]);
+        self.batch.records.clear();
+        self.batch.count = 0;
+        records
+    }
+
+    /// The batch's JS errors, indexed by the `KIND_FAULT` records. Empties them.
+    #[wasm_bindgen(js_name = takeErrors)]
+    pub fn take_errors(&mut self) -> Vec<JsValue> {
+        core::mem::take(&mut self.batch.errors)
+    }
+}
+
+impl Batch {
+    fn add(&mut self, item: Result<Frame<'_>, FrameError>) {
+        self.count += 1;
+        match item {
+            Ok(frame) => match Message::parse(frame) {
+                Ok(message) => self.message(frame, message),
+                Err(e) => self.fault(error::not_qmp(&e)),
+            },
+            Err(e) => self.fault(error::framing(&e)),
+        }
+    }
+
+    fn fault(&mut self, error: JsValue) {
+        let mut record = [-1.0; record::STRIDE];
+        record[record::KIND] = record::KIND_FAULT;
+        record[record::OFFSET] = self.errors.len() as f64;
+        self.errors.push(error);
+        self.records.extend_from_slice(&record);
+    }
+
+    fn message(&mut self, frame: Frame<'_>, message: Message<'_>) {
+        let bytes = frame.as_bytes();
+        let base = self.utf16;
+        let ascii = bytes.is_ascii();
+        self.text.extend_from_slice(bytes);
+        self.utf16 += if ascii { bytes.len() } else { utf16_len(bytes) };
+        let mut r = [-1.0; record::STRIDE];
+        r[record::TEXT] = base as f64;
+        r[record::TEXT + 1] = self.utf16 as f64;
+        r[record::OFFSET] = frame.offset() as f64;
+        // Where a part of the frame lies in the batch text.
+        let span = |part: &[u8]| -> (f64, f64) {
+            let start = part.as_ptr().addr() - bytes.as_ptr().addr();
+            let end = start + part.len();
+            if ascii {
+                ((base + start) as f64, (base + end) as f64)
+            } else {
+                let before = utf16_len(bytes.get(..start).unwrap_or_default());
+                let len = utf16_len(bytes.get(start..end).unwrap_or_default());
+                ((base + before) as f64, (base + before + len) as f64)
+            }
+        };
+        let set = |r: &mut [f64; record::STRIDE], at: usize, part: Option<RawJson<'_>>| {
+            if let Some(part) = part {
+                (r[at], r[at + 1]) = span(part.as_bytes());
+            }
+        };
+        match message {
+            Message::Greeting(_) => {
+                r[record::KIND] = record::KIND_GREETING;
+                set(&mut r, record::PAYLOAD, RawJson::from(frame).get("QMP"));
+            }
+            Message::Return(ret) => {
+                r[record::KIND] = record::KIND_RETURN;
+                set(&mut r, record::ID, ret.id);
+                set(&mut r, record::PAYLOAD, Some(ret.value));
+            }
+            Message::Error(err) => {
+                r[record::KIND] = record::KIND_ERROR;
+                set(&mut r, record::ID, err.id);
+                set(&mut r, record::PAYLOAD, RawJson::from(frame).get("error"));
+                (r[record::NAME], r[record::NAME + 1]) = match err.class {
+                    ErrorClass::Other(name) => self.string(name, &span),
+                    known => self.append(known.name()),
+                };
+                (r[record::EXTRA], r[record::EXTRA + 1]) = self.string(err.desc, &span);
+            }
+            Message::Event(event) => {
+                r[record::KIND] = record::KIND_EVENT;
+                (r[record::NAME], r[record::NAME + 1]) = self.string(event.name, &span);
+                set(&mut r, record::PAYLOAD, event.data);
+                r[record::EXTRA] = event.timestamp.seconds as f64;
+                r[record::EXTRA + 1] = event.timestamp.microseconds as f64;
+            }
+            Message::Request(request) => {
+                r[record::KIND] = record::KIND_REQUEST;
+                (r[record::NAME], r[record::NAME + 1]) = self.string(request.name, &span);
+                set(&mut r, record::ID, request.id);
+                set(&mut r, record::PAYLOAD, request.arguments);
+            }
+        }
+        self.records.extend_from_slice(&r);
+    }
+
+    /// A JSON string's unescaped text: where it lies in the frame when it has no
+    /// escapes, else appended to the batch text.
+    fn string(&mut self, s: JsonStr<'_>, span: &dyn Fn(&[u8]) -> (f64, f64)) -> (f64, f64) {
+        match s.as_str() {
+            Some(_) => span(s.raw_bytes()),
+            None => {
+                let unescaped: String = s.chars().collect();
+                self.append(&unescaped)
+            }
+        }
+    }
+
+    fn append(&mut self, s: &str) -> (f64, f64) {
+        let start = self.utf16;
+        self.text.extend_from_slice(s.as_bytes());
+        self.utf16 += utf16_len(s.as_bytes());
+        (start as f64, self.utf16 as f64)
+    }
+}
+
+/// The length in UTF-16 units of valid UTF-8: one unit per character, two for those
+/// beyond the BMP (four-byte sequences).
+fn utf16_len(utf8: &[u8]) -> usize {
+    utf8.iter()
+        .map(|&b| usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0))
+        .sum()
+}

@@ -1,0 +1,393 @@
+//! The wasm-bindgen-test suite, run in Node (`tests/node.rs`) and in headless Chromium
+//! (`tests/browser.rs`): the same tests in both.
+
+use js_sys::{JsString, Reflect};
+use qmp_core::encode::EmptyObject;
+use qmp_core::frame::Framer;
+use qmp_core::json::RawJson;
+use qmp_core::message::{Timestamp, Version};
+use qmp_core::schema::commands::QmpCapability;
+use qmp_core::session::{handler_fn, Server};
+use qmp_wasm::{encode_command, encode_line, record, Client, Decoder};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+const UNIX_BASIC: &[u8] = include_bytes!("../../../testdata/captures/unix_basic.rx.bin");
+const MON: &[u8] = include_bytes!("../../../testdata/captures/chardev_mon.rx.bin");
+const MON_PRETTY: &[u8] = include_bytes!("../../../testdata/captures/chardev_mon_pretty.rx.bin");
+const VNC: &[u8] = include_bytes!("../../../testdata/captures/vnc_events.rx.bin");
+
+/// One decoded item, as the npm package's `Decoder` builds it.
+#[derive(Debug, PartialEq)]
+struct Item {
+    kind: f64,
+    text: String,
+    name: Option<String>,
+    id: Option<String>,
+    payload: Option<String>,
+    extra: (f64, f64),
+    /// For faults: the error's name, offset and skipped bytes.
+    fault: Option<(String, f64, f64)>,
+}
+
+fn slice(text: &JsString, records: &[f64], at: usize) -> Option<String> {
+    let (start, end) = (records[at], records[at + 1]);
+    (start >= 0.0).then(|| String::from(text.slice(start as u32, end as u32)))
+}
+
+fn prop(value: &JsValue, key: &str) -> JsValue {
+    Reflect::get(value, &key.into()).unwrap()
+}
+
+/// Drain the decoder's batch into items, reading text through JS string offsets
+/// (UTF-16), as JS does.
+fn take(decoder: &mut Decoder, out: &mut Vec<Item>) {
+    let text = JsString::from(String::from_utf8(decoder.take_text().to_vec()).unwrap());
+    let records = decoder.take_records().to_vec();
+    let errors = decoder.take_errors();
+    for r in records.chunks(record::STRIDE) {
+        let kind = r[record::KIND];
+        if kind == record::KIND_FAULT {
+            let error = &errors[r[record::OFFSET] as usize];
+            let name = prop(error, "name").as_string().unwrap();
+            let offset = prop(error, "offset").as_f64().unwrap();
+            let skipped = prop(error, "skipped").as_f64().unwrap_or(-1.0);
+            out.push(Item {
+                kind,
+                text: String::new(),
+                name: None,
+                id: None,
+                payload: None,
+                extra: (-1.0, -1.0),
+                fault: Some((name, offset, skipped)),
+            });
+            continue;
+        }
+        let extra = if kind == record::KIND_ERROR {
+            (-2.0, -2.0)
+        } else {
+            (r[record::EXTRA], r[record::EXTRA + 1])
+        };
+        out.push(Item {
+            kind,
+            text: slice(&text, r, record::TEXT).unwrap(),
+            name: slice(&text, r, record::NAME),
+            id: slice(&text, r, record::ID),
+            payload: slice(&text, r, record::PAYLOAD)
+                .or_else(|| (kind == record::KIND_ERROR).then(String::new)),
+            extra,
+            fault: None,
+        });
+        if kind == record::KIND_ERROR {
+            let desc = slice(&text, r, record::EXTRA).unwrap();
+            out.last_mut()
+                .unwrap()
+                .payload
+                .as_mut()
+                .unwrap()
+                .push_str(&desc);
+        }
+    }
+}
+
+fn decode(input: &[u8], chunks: impl Fn(usize) -> usize) -> Vec<Item> {
+    let mut decoder = Decoder::new(None);
+    let mut out = Vec::new();
+    let mut rest = input;
+    let mut i = 0;
+    while !rest.is_empty() {
+        let n = chunks(i).clamp(1, rest.len());
+        decoder.push(&rest[..n]);
+        // Take the batch at irregular moments too: batches may hold any number of items.
+        if i % 3 != 1 {
+            take(&mut decoder, &mut out);
+        }
+        rest = &rest[n..];
+        i += 1;
+    }
+    decoder.finish();
+    take(&mut decoder, &mut out);
+    out
+}
+
+/// A reproducible chunk size from a seed (xorshift).
+fn random_chunks(seed: u64, max: usize) -> impl Fn(usize) -> usize {
+    move |i| {
+        let mut x = seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        1 + (x % max as u64) as usize
+    }
+}
+
+fn kinds(items: &[Item]) -> [usize; 6] {
+    let mut counts = [0; 6];
+    for item in items {
+        counts[item.kind as usize] += 1;
+    }
+    counts
+}
+
+#[wasm_bindgen_test]
+fn real_capture_decodes_the_same_in_any_chunking() {
+    let whole = decode(UNIX_BASIC, |_| usize::MAX);
+    // greeting, returns, errors, events, requests, faults: as the decode example counts.
+    assert_eq!(kinds(&whole), [1, 12, 13, 1, 0, 0]);
+    let schema = whole.iter().map(|i| i.text.len()).max().unwrap();
+    assert_eq!(schema, 235_959);
+    let greeting = &whole[0];
+    assert!(greeting
+        .payload
+        .as_ref()
+        .unwrap()
+        .starts_with("{\"version\""));
+    let errors: Vec<_> = whole
+        .iter()
+        .filter(|i| i.kind == record::KIND_ERROR)
+        .collect();
+    assert!(errors.iter().all(|e| e.name.is_some()));
+    assert!(errors.iter().any(|e| e.id.is_some()));
+    for (seed, max) in [(1, 1), (7, 5), (42, 4096), (99, 70_000)] {
+        assert_eq!(
+            decode(UNIX_BASIC, random_chunks(seed, max)),
+            whole,
+            "seed {seed}"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+fn pretty_output_gives_the_same_messages() {
+    let compact = decode(MON, |_| usize::MAX);
+    let pretty = decode(MON_PRETTY, random_chunks(3, 16));
+    assert_eq!(kinds(&compact), kinds(&pretty));
+    assert!(!compact.is_empty());
+    let names = |items: &[Item]| items.iter().map(|i| i.name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&compact), names(&pretty));
+}
+
+#[wasm_bindgen_test]
+fn events_carry_name_timestamp_and_data() {
+    let items = decode(VNC, random_chunks(5, 64));
+    let events: Vec<_> = items
+        .iter()
+        .filter(|i| i.kind == record::KIND_EVENT)
+        .collect();
+    assert!(!events.is_empty());
+    for event in events {
+        let name = event.name.as_ref().unwrap();
+        assert!(
+            name.starts_with("VNC_") || ["STOP", "RESUME", "SHUTDOWN"].contains(&name.as_str())
+        );
+        assert!(event.extra.0 > 1.7e9 && event.extra.1 >= 0.0);
+        assert!(event.payload.as_ref().is_none_or(|p| p.starts_with('{')));
+    }
+}
+
+#[wasm_bindgen_test]
+fn garbage_is_an_error_with_offsets_and_the_decoder_goes_on() {
+    let input = b"{\"return\": {}, \"id\": 1}\r\nnot json\r\n{\"event\": oops}\r\n{\"return\": 5, \"id\": \"x\"}\r\n[1]\r\n";
+    let items = decode(input, |_| 3);
+    let faults: Vec<_> = items.iter().filter_map(|i| i.fault.clone()).collect();
+    assert_eq!(faults.len(), 3, "{items:?}");
+    assert_eq!(faults[0].0, "FramingError");
+    assert_eq!(faults[0].1, 25.0);
+    assert!(faults[0].2 > 0.0);
+    assert_eq!(faults[1].0, "FramingError");
+    assert_eq!(faults[2].0, "NotQmpError");
+    let returns: Vec<_> = items
+        .iter()
+        .filter(|i| i.kind == record::KIND_RETURN)
+        .collect();
+    assert_eq!(returns.len(), 2);
+    assert_eq!(returns[1].id.as_deref(), Some("\"x\""));
+    assert_eq!(returns[1].payload.as_deref(), Some("5"));
+}
+
+#[wasm_bindgen_test]
+fn a_message_larger_than_the_buffer_is_reported_and_skipped() {
+    let mut decoder = Decoder::new(Some(64));
+    let big = format!(
+        "{{\"return\": \"{}\", \"id\": 1}}\r\n{{\"return\": {{}}}}\r\n",
+        "a".repeat(200)
+    );
+    decoder.push(big.as_bytes());
+    let mut items = Vec::new();
+    take(&mut decoder, &mut items);
+    assert_eq!(items.len(), 2);
+    let (name, offset, skipped) = items[0].fault.clone().unwrap();
+    assert_eq!(
+        (name.as_str(), offset, skipped),
+        ("FramingError", 0.0, 223.0)
+    );
+    assert_eq!(items[1].payload.as_deref(), Some("{}"));
+}
+
+#[wasm_bindgen_test]
+fn escapes_and_non_ascii_text_are_indexed_in_utf16() {
+    let input = "{\"event\": \"A\\u00e9B\", \"data\": {\"s\": \"\u{1F600} caf\u{e9}\"}, \"timestamp\": {\"seconds\": 1, \"microseconds\": 2}}\n{\"id\": \"\u{e9}\", \"error\": {\"class\": \"X\\\"Y\", \"desc\": \"d\u{e9}sc \\n\"}}\n";
+    let items = decode(input.as_bytes(), random_chunks(11, 7));
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0].name.as_deref(), Some("A\u{e9}B"));
+    assert_eq!(
+        items[0].payload.as_deref(),
+        Some("{\"s\": \"\u{1F600} caf\u{e9}\"}")
+    );
+    assert_eq!(items[0].extra, (1.0, 2.0));
+    assert_eq!(items[1].name.as_deref(), Some("X\"Y"));
+    assert_eq!(items[1].id.as_deref(), Some("\"\u{e9}\""));
+    assert!(items[1].payload.as_ref().unwrap().ends_with("d\u{e9}sc \n"));
+}
+
+fn string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap()
+}
+
+#[wasm_bindgen_test]
+fn commands_encode_from_objects_text_and_lines() {
+    let args = js_sys::JSON::parse(r#"{"id": "net0", "x": [1, "é"]}"#).unwrap();
+    assert_eq!(
+        string(encode_command("device_del", args, 7.into(), None).unwrap()),
+        r#"{"execute":"device_del","arguments":{"id":"net0","x":[1,"\u00E9"]},"id":7}"#
+    );
+    assert_eq!(
+        string(encode_command("query-status", JsValue::UNDEFINED, "a".into(), Some(true)).unwrap()),
+        r#"{"exec-oob":"query-status","id":"a"}"#
+    );
+    assert_eq!(
+        string(
+            encode_command(
+                "qom-get",
+                r#" {"path": "/machine"} "#.into(),
+                JsValue::NULL,
+                None
+            )
+            .unwrap()
+        ),
+        r#"{"execute":"qom-get","arguments":{"path":"/machine"}}"#
+    );
+    let error = encode_command("x", "[1]".into(), JsValue::UNDEFINED, None).unwrap_err();
+    assert_eq!(prop(&error, "name"), "ArgumentsError");
+    let error = encode_command("x", "{\"a\": tru}".into(), JsValue::UNDEFINED, None).unwrap_err();
+    assert_eq!(prop(&error, "name"), "ArgumentsError");
+    assert!(prop(&error, "offset").as_f64().is_some());
+
+    assert_eq!(
+        string(
+            encode_line(
+                "blockdev-add driver=null-co node-name=d0 size=1024 read-zeroes=true",
+                3.into(),
+                None
+            )
+            .unwrap()
+        ),
+        r#"{"execute":"blockdev-add","arguments":{"driver":"null-co","node-name":"d0","size":1024,"read-zeroes":true},"id":3}"#
+    );
+    let error = encode_line("device_del id=net0 id=net1", JsValue::UNDEFINED, None).unwrap_err();
+    assert_eq!(prop(&error, "name"), "ShellSyntaxError");
+    assert_eq!(prop(&error, "column"), 19);
+    assert!(error.is_instance_of::<js_sys::Error>());
+}
+
+/// The client against qmp-core's sans-IO server: greeting, negotiation with oob, a
+/// command line, an event, a reply, an error reply, close.
+#[wasm_bindgen_test]
+fn client_drives_a_session() {
+    type Wire = heapless::Vec<u8, 1024>;
+    let mut to_client = Wire::new();
+    let mut server_framer = Framer::new([0u8; 512]);
+    let mut server = Server::new(Some(Version::new(10, 0, 2)), &[QmpCapability::Oob]);
+    let status = RawJson::parse(br#"{"status": "running", "running": true}"#).unwrap();
+    let mut handler = handler_fn(|request, responder| match request.name.as_str() {
+        Some("query-status") => responder.success(status),
+        Some("cont") => responder.success(EmptyObject),
+        _ => responder.command_not_found(),
+    });
+    let mut client = Client::new(None);
+    macro_rules! serve {
+        () => {
+            server_framer.feed(&client.take_output(), |item| {
+                server.handle(item, &mut handler, &mut to_client).unwrap();
+            })
+        };
+    }
+
+    // The greeting, byte by byte.
+    let mut greeting = Wire::new();
+    Server::new(Some(Version::new(10, 0, 2)), &[QmpCapability::Oob])
+        .greet(&mut greeting)
+        .unwrap();
+    server.greet(&mut Wire::new()).unwrap();
+    let mut outcomes = Vec::new();
+    for byte in greeting.iter() {
+        outcomes.extend(client.push(&[*byte]).iter());
+    }
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(prop(&outcomes[0], "type"), "greeting");
+    assert_eq!(prop(&outcomes[0], "oobOffered"), true);
+    assert_eq!(prop(&prop(&outcomes[0], "version"), "major"), 10);
+    assert_eq!(client.state(), "greeted");
+
+    assert!(client.negotiate(true).unwrap());
+    serve!();
+    let out = client.push(&to_client);
+    to_client.clear();
+    assert_eq!(prop(&out.get(0), "type"), "negotiated");
+    assert_eq!(prop(&out.get(0), "oob"), true);
+    assert_eq!(client.state(), "ready");
+
+    let status_id = client.execute_line("query-status", None).unwrap();
+    let bad_id = client
+        .execute("no-such-command", JsValue::UNDEFINED, None)
+        .unwrap();
+    assert_eq!(client.pending(), 2);
+    serve!();
+    server
+        .event(
+            "RESUME",
+            (),
+            Timestamp {
+                seconds: 5,
+                microseconds: 6,
+            },
+            &mut to_client,
+        )
+        .unwrap();
+    let out = client.push(&to_client);
+    to_client.clear();
+    assert_eq!(out.length(), 3);
+    let reply = out.get(0);
+    assert_eq!(prop(&reply, "type"), "reply");
+    assert_eq!(prop(&reply, "id"), status_id);
+    assert_eq!(prop(&reply, "ok"), true);
+    assert_eq!(
+        prop(&reply, "payload"),
+        r#"{"status":"running","running":true}"#
+    );
+    let refused = out.get(1);
+    assert_eq!(prop(&refused, "id"), bad_id);
+    assert_eq!(prop(&refused, "ok"), false);
+    assert_eq!(prop(&refused, "errorClass"), "CommandNotFound");
+    let event = out.get(2);
+    assert_eq!(prop(&event, "type"), "event");
+    assert_eq!(prop(&event, "name"), "RESUME");
+    assert_eq!(prop(&event, "seconds"), 5);
+
+    let error = client.execute_line("cont x", None).unwrap_err();
+    assert_eq!(prop(&error, "name"), "ShellSyntaxError");
+    let error = client.execute("x", "[]".into(), None).unwrap_err();
+    assert_eq!(prop(&error, "name"), "ArgumentsError");
+    assert!(client.take_output().is_empty());
+
+    let pending = client
+        .execute("cont", JsValue::UNDEFINED, Some(true))
+        .unwrap();
+    assert_eq!(client.handle_close(), vec![pending]);
+    assert_eq!(client.state(), "closed");
+    let error = client
+        .execute("cont", JsValue::UNDEFINED, None)
+        .unwrap_err();
+    assert_eq!(prop(&error, "name"), "ClientError");
+    assert_eq!(prop(&error, "reason"), "misuse");
+}
