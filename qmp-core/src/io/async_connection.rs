@@ -6,11 +6,11 @@ use core::fmt;
 use embedded_io_async::{Read, Write};
 
 use super::driver::{Core, Outgoing, Raw, Shell, Typed, Wait};
-use super::error::{client_error, io_error, Error, PeerError};
+use super::error::{client_error, io_error, Error};
 use super::{RawReply, Reply};
 use crate::encode::{Payload, Sink, Text};
 use crate::message::EventMessage;
-use crate::schema::commands::{Command, ReplyError};
+use crate::schema::commands::Command;
 use crate::session::{ClientError, Ticket};
 use crate::shell::ShellCommand;
 
@@ -115,16 +115,13 @@ where
         name: impl Into<Text<'n>>,
         arguments: impl Payload,
     ) -> Result<RawReply<'_>, Error<T::Error>> {
-        self.core.begin()?;
-        self.core.nothing_submitted()?;
-        let raw = Raw {
+        self.exchange(&Raw {
             name: name.into(),
             arguments,
             oob: false,
-        };
-        let ticket = self.send(&raw).await?;
-        self.wait(Wait::Reply(ticket)).await?;
-        RawReply::from_message(self.core.last_message()?)
+        })
+        .await?;
+        self.core.raw_reply()
     }
 
     /// As [`Connection::execute_shell`](super::Connection::execute_shell).
@@ -132,16 +129,12 @@ where
         &mut self,
         command: &ShellCommand<'_>,
     ) -> Result<RawReply<'_>, Error<T::Error>> {
-        self.core.begin()?;
-        self.core.nothing_submitted()?;
-        let ticket = self
-            .send(&Shell {
-                command,
-                oob: false,
-            })
-            .await?;
-        self.wait(Wait::Reply(ticket)).await?;
-        RawReply::from_message(self.core.last_message()?)
+        self.exchange(&Shell {
+            command,
+            oob: false,
+        })
+        .await?;
+        self.core.raw_reply()
     }
 
     /// As [`Connection::submit_shell`](super::Connection::submit_shell).
@@ -205,7 +198,7 @@ where
             return Err(Error::NothingSubmitted);
         }
         let ticket = self.wait(Wait::Submitted).await?.ok_or(Error::Internal)?;
-        let reply = RawReply::from_message(self.core.last_message()?)?;
+        let reply = self.core.raw_reply()?;
         Ok(Reply { ticket, reply })
     }
 
@@ -243,16 +236,18 @@ where
         command: &C,
         oob: bool,
     ) -> Result<C::Returns<'_>, Error<T::Error>> {
+        self.exchange(&Typed { command, oob }).await?;
+        self.core.typed_reply::<C, _>()
+    }
+
+    /// Send `outgoing` and read until its reply, which the framer then holds; refused
+    /// while submitted replies are uncollected.
+    async fn exchange(&mut self, outgoing: &impl Outgoing) -> Result<(), Error<T::Error>> {
         self.core.begin()?;
         self.core.nothing_submitted()?;
-        let ticket = self.send(&Typed { command, oob }).await?;
+        let ticket = self.send(outgoing).await?;
         self.wait(Wait::Reply(ticket)).await?;
-        let message = self.core.last_message()?;
-        C::decode_reply(&message).map_err(|e| match e {
-            ReplyError::Error(e) => Error::Failed(PeerError::new(&e)),
-            ReplyError::Decode(e) => Error::Decode(e),
-            _ => Error::Internal,
-        })
+        Ok(())
     }
 
     async fn submit_outgoing(

@@ -5,11 +5,11 @@ use core::fmt;
 use embedded_io::{Read, Write};
 
 use super::driver::{Core, Outgoing, Raw, Shell, Typed, Wait};
-use super::error::{client_error, io_error, write_error, Error, PeerError};
+use super::error::{client_error, io_error, write_error, Error};
 use super::{RawReply, Reply};
 use crate::encode::{EncodeError, Payload, Sink, Text, WriteError};
 use crate::message::EventMessage;
-use crate::schema::commands::{Command, ReplyError};
+use crate::schema::commands::Command;
 use crate::session::{Client, ClientError, Ticket};
 use crate::shell::ShellCommand;
 
@@ -77,16 +77,12 @@ where
         name: impl Into<Text<'n>>,
         arguments: impl Payload,
     ) -> Result<RawReply<'_>, Error<T::Error>> {
-        self.core.begin()?;
-        self.core.nothing_submitted()?;
-        let raw = Raw {
+        self.exchange(&Raw {
             name: name.into(),
             arguments,
             oob: false,
-        };
-        let ticket = self.send(|client, sink| raw.issue(client, sink))?;
-        self.wait(Wait::Reply(ticket))?;
-        RawReply::from_message(self.core.last_message()?)
+        })?;
+        self.core.raw_reply()
     }
 
     /// Send a command typed in the [human syntax](crate::shell) and read until its
@@ -108,15 +104,11 @@ where
         &mut self,
         command: &ShellCommand<'_>,
     ) -> Result<RawReply<'_>, Error<T::Error>> {
-        self.core.begin()?;
-        self.core.nothing_submitted()?;
-        let shell = Shell {
+        self.exchange(&Shell {
             command,
             oob: false,
-        };
-        let ticket = self.send(|client, sink| shell.issue(client, sink))?;
-        self.wait(Wait::Reply(ticket))?;
-        RawReply::from_message(self.core.last_message()?)
+        })?;
+        self.core.raw_reply()
     }
 
     /// [`submit`](Self::submit) a command typed in the human syntax.
@@ -203,7 +195,7 @@ where
             return Err(Error::NothingSubmitted);
         }
         let ticket = self.wait(Wait::Submitted)?.ok_or(Error::Internal)?;
-        let reply = RawReply::from_message(self.core.last_message()?)?;
+        let reply = self.core.raw_reply()?;
         Ok(Reply { ticket, reply })
     }
 
@@ -240,17 +232,18 @@ where
         command: &C,
         oob: bool,
     ) -> Result<C::Returns<'_>, Error<T::Error>> {
+        self.exchange(&Typed { command, oob })?;
+        self.core.typed_reply::<C, _>()
+    }
+
+    /// Send `outgoing` and read until its reply, which the framer then holds; refused
+    /// while submitted replies are uncollected.
+    fn exchange(&mut self, outgoing: &impl Outgoing) -> Result<(), Error<T::Error>> {
         self.core.begin()?;
         self.core.nothing_submitted()?;
-        let typed = Typed { command, oob };
-        let ticket = self.send(|client, sink| typed.issue(client, sink))?;
+        let ticket = self.send(|client, sink| outgoing.issue(client, sink))?;
         self.wait(Wait::Reply(ticket))?;
-        let message = self.core.last_message()?;
-        C::decode_reply(&message).map_err(|e| match e {
-            ReplyError::Error(e) => Error::Failed(PeerError::new(&e)),
-            ReplyError::Decode(e) => Error::Decode(e),
-            _ => Error::Internal,
-        })
+        Ok(())
     }
 
     fn submit_outgoing(&mut self, outgoing: &impl Outgoing) -> Result<Ticket, Error<T::Error>> {

@@ -8,10 +8,11 @@ use heapless::Vec;
 
 use super::error::{Error, PeerError};
 use super::queue::EventQueue;
+use super::RawReply;
 use crate::encode::{self, EncodeError, Id, Payload, Sink, Text};
 use crate::frame::{Frame, Framer};
 use crate::message::{EventMessage, Message, QemuVersion};
-use crate::schema::commands::Command;
+use crate::schema::commands::{Command, ReplyError};
 use crate::session::{Client, ClientError, ClientOutcome, Ticket};
 use crate::shell::ShellCommand;
 
@@ -158,6 +159,21 @@ where
             Message::Event(event) => Ok(event),
             _ => Err(Error::Internal),
         }
+    }
+
+    /// The reply [`advance`](Self::advance) stopped at, decoded as `C`'s return value;
+    /// an error reply is [`Error::Failed`].
+    pub(super) fn typed_reply<C: Command, X>(&self) -> Result<C::Returns<'_>, Error<X>> {
+        C::decode_reply(&self.last_message()?).map_err(|e| match e {
+            ReplyError::Error(e) => Error::Failed(PeerError::new(&e)),
+            ReplyError::Decode(e) => Error::Decode(e),
+            _ => Error::Internal,
+        })
+    }
+
+    /// The reply [`advance`](Self::advance) stopped at, raw.
+    pub(super) fn raw_reply<X>(&self) -> Result<RawReply<'_>, Error<X>> {
+        RawReply::from_message(self.last_message()?)
     }
 
     /// The message that [`advance`](Self::advance) stopped at, read back from the
