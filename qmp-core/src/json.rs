@@ -375,10 +375,14 @@ pub(crate) fn leading_integer(bytes: &[u8]) -> Option<(i64, &[u8])> {
     let mut digits = 0;
     while let [digit @ b'0'..=b'9', tail @ ..] = rest {
         let digit = i64::from(digit - b'0');
-        // Negative numbers accumulate downwards, so that i64::MIN fits.
-        value = match negative {
-            false => value.checked_mul(10)?.checked_add(digit)?,
-            true => value.checked_mul(10)?.checked_sub(digit)?,
+        // Negative numbers accumulate downwards, so that i64::MIN fits. The first 18
+        // digits cannot overflow (|value| < 10^17 before each step), so only later ones
+        // are checked: a checked 64-bit multiply is a 128-bit one on 32-bit targets.
+        value = match (negative, digits < 18) {
+            (false, true) => value * 10 + digit,
+            (true, true) => value * 10 - digit,
+            (false, false) => value.checked_mul(10)?.checked_add(digit)?,
+            (true, false) => value.checked_mul(10)?.checked_sub(digit)?,
         };
         digits += 1;
         rest = tail;

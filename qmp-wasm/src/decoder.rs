@@ -1,6 +1,5 @@
 //! `Decoder`: websocket bytes in, QMP messages out, in batches.
 
-use js_sys::{Float64Array, Uint8Array};
 use qmp_core::frame::{Frame, FrameError, Framer};
 use qmp_core::json::{JsonStr, RawJson};
 use qmp_core::message::{ErrorClass, Message};
@@ -8,9 +7,10 @@ use wasm_bindgen::prelude::*;
 
 use crate::error;
 
-/// The layout of one item in [`Decoder::take_records`]: [`record::STRIDE`] numbers per
-/// item. Offsets are UTF-16 indexes into the batch text ([`Decoder::take_text`]), as JS's
-/// `String.prototype.slice` takes them; `-1` where an item has no such part.
+/// The layout of one item in the batch's records ([`Decoder::records`]):
+/// [`record::STRIDE`] numbers per item. Offsets are UTF-16 indexes into the batch text
+/// ([`Decoder::text`]) decoded to a JS string, as `String.prototype.slice` takes them;
+/// `-1` where an item has no such part.
 pub mod record {
     /// Numbers per item.
     pub const STRIDE: usize = 12;
@@ -53,11 +53,28 @@ const DEFAULT_BUFFER: usize = 1 << 20;
 /// Decodes a QMP byte stream pushed in chunks of any size.
 ///
 /// After each [`push`](Self::push), the messages completed by it (and the errors for
-/// bytes that had to be skipped) wait in one batch: its text, as UTF-8
-/// ([`take_text`](Self::take_text)), a table of [`record::STRIDE`] numbers per item
-/// ([`take_records`](Self::take_records)) and the JS errors
-/// ([`take_errors`](Self::take_errors)). The npm package's `Decoder` turns a batch into
-/// message objects; the layout is in [`record`].
+/// bytes that had to be skipped) wait in one batch until [`clear`](Self::clear): its
+/// text, as UTF-8 ([`text`](Self::text)), a table of [`record::STRIDE`] numbers per item
+/// ([`records`](Self::records)) and the JS errors ([`take_errors`](Self::take_errors)).
+/// The npm package's `Decoder` reads the text and the records in place, through views
+/// of the WebAssembly memory ([`text_ptr`](Self::text_ptr) and the like: no copy on
+/// the way out), and turns a batch into message objects; the layout is in [`record`].
+///
+/// ```
+/// use qmp_wasm::{record, Decoder};
+///
+/// let mut decoder = Decoder::new(None);
+/// assert_eq!(decoder.push(b"{\"event\": \"STOP\", \"timestamp\": {\"seconds\": 1, \"mic"), 0);
+/// assert_eq!(decoder.push(b"roseconds\": 2}}\r\n{\"return\": {}, \"id\": 7}\r\n"), 2);
+/// let (text, r) = (decoder.text(), decoder.records());
+/// let part = |at: usize| &text[r[at] as usize..r[at + 1] as usize];
+/// assert_eq!(r[record::KIND], record::KIND_EVENT);
+/// assert_eq!(part(record::NAME), b"STOP");
+/// assert_eq!(r[record::STRIDE + record::KIND], record::KIND_RETURN);
+/// assert_eq!(part(record::STRIDE + record::ID), b"7");
+/// decoder.clear();
+/// assert!(decoder.records().is_empty());
+/// ```
 #[wasm_bindgen]
 pub struct Decoder {
     framer: Framer<Vec<u8>>,
@@ -112,31 +129,64 @@ impl Decoder {
         self.framer.offset() as f64
     }
 
-    /// The batch's text as UTF-8 bytes (decode it with a `TextDecoder`); the records'
-    /// offsets index the decoded string. Empties it (its memory is kept for the next).
-    #[wasm_bindgen(js_name = takeText)]
-    pub fn take_text(&mut self) -> Uint8Array {
-        let text = Uint8Array::from(&self.batch.text[..]);
+    /// Where the batch's text (UTF-8) lies in the WebAssembly memory: read it through a
+    /// view (`new Uint8Array(memory.buffer, textPtr, textLen)`) before the next call.
+    #[wasm_bindgen(js_name = textPtr)]
+    pub fn text_ptr(&self) -> *const u8 {
+        self.batch.text.as_ptr()
+    }
+
+    /// The batch's text length in bytes.
+    #[wasm_bindgen(js_name = textLen)]
+    pub fn text_len(&self) -> usize {
+        self.batch.text.len()
+    }
+
+    /// Where the batch's records lie in the WebAssembly memory (8-byte aligned `f64`s).
+    #[wasm_bindgen(js_name = recordsPtr)]
+    pub fn records_ptr(&self) -> *const f64 {
+        self.batch.records.as_ptr()
+    }
+
+    /// How many numbers the batch's records hold ([`record::STRIDE`] per item).
+    #[wasm_bindgen(js_name = recordsLen)]
+    pub fn records_len(&self) -> usize {
+        self.batch.records.len()
+    }
+
+    /// Empty the batch (its memory is kept for the next one).
+    pub fn clear(&mut self) {
         self.batch.text.clear();
         self.batch.utf16 = 0;
-        self.batch.count = 0;
-        text
-    }
-
-    /// The batch's records ([`record`]). Empties them (their memory is kept).
-    #[wasm_bindgen(js_name = takeRecords)]
-    pub fn take_records(&mut self) -> Float64Array {
-        let records = Float64Array::from(&self.batch.records[..]);
         self.batch.records.clear();
+        self.batch.errors.clear();
         self.batch.count = 0;
-        records
     }
 
-    /// The batch's JS errors, indexed by the `KIND_FAULT` records. Empties them.
+    /// The batch's JS errors, indexed by the `KIND_FAULT` records.
     #[wasm_bindgen(js_name = takeErrors)]
     pub fn take_errors(&mut self) -> Vec<JsValue> {
         core::mem::take(&mut self.batch.errors)
     }
+}
+
+/// The batch, read from Rust.
+impl Decoder {
+    /// The batch's text, UTF-8.
+    pub fn text(&self) -> &[u8] {
+        &self.batch.text
+    }
+
+    /// The batch's records ([`record`]).
+    pub fn records(&self) -> &[f64] {
+        &self.batch.records
+    }
+}
+
+/// The WebAssembly memory, for the views the npm package reads batches through.
+#[wasm_bindgen(js_name = batchMemory)]
+pub fn memory() -> JsValue {
+    wasm_bindgen::memory()
 }
 
 impl Batch {
@@ -226,12 +276,11 @@ impl Batch {
     /// A JSON string's unescaped text: where it lies in the frame when it has no
     /// escapes, else appended to the batch text.
     fn string(&mut self, s: JsonStr<'_>, span: &dyn Fn(&[u8]) -> (f64, f64)) -> (f64, f64) {
-        match s.as_str() {
-            Some(_) => span(s.raw_bytes()),
-            None => {
-                let unescaped: String = s.chars().collect();
-                self.append(&unescaped)
-            }
+        if s.has_escapes() {
+            let unescaped: String = s.chars().collect();
+            self.append(&unescaped)
+        } else {
+            span(s.raw_bytes())
         }
     }
 

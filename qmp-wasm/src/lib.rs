@@ -28,6 +28,6 @@ pub mod error;
 mod sink;
 
 pub use client::Client;
-pub use decoder::{record, Decoder};
+pub use decoder::{memory, record, Decoder};
 pub use encode::{encode_command, encode_line};
 pub use qmp_core;

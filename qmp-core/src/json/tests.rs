@@ -32,6 +32,22 @@ fn integers_cover_the_full_i64_and_u64_ranges() {
     assert_eq!(v("18446744073709551616").as_u64(), None);
     assert_eq!(v("-1").as_u64(), None);
     assert_eq!(v("-1").as_i64(), Some(-1));
+    // Around the 18 digits that accumulate unchecked, and 19- and 20-digit overflows.
+    assert_eq!(
+        v("999999999999999999").as_i64(),
+        Some(999_999_999_999_999_999)
+    );
+    assert_eq!(
+        v("-999999999999999999").as_i64(),
+        Some(-999_999_999_999_999_999)
+    );
+    assert_eq!(
+        v("1000000000000000000").as_i64(),
+        Some(1_000_000_000_000_000_000)
+    );
+    assert_eq!(v("9999999999999999999").as_i64(), None);
+    assert_eq!(v("-9999999999999999999").as_i64(), None);
+    assert_eq!(v("99999999999999999999").as_i64(), None);
     assert_eq!(v("-0").as_u64(), Some(0));
     assert_eq!(v("-0").as_i64(), Some(0));
     assert_eq!(v("1.0").as_i64(), None);

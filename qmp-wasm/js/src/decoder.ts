@@ -1,5 +1,5 @@
 // `Decoder`: QMP messages from a byte stream pushed in chunks of any size.
-import { Decoder as WasmDecoder } from './qmp_wasm.js';
+import { Decoder as WasmDecoder, batchMemory } from './qmp_wasm.js';
 import type { DecodeError } from './errors.js';
 import { init } from './wasm.js';
 
@@ -23,46 +23,77 @@ export interface Timestamp {
   microseconds: number;
 }
 
-/** One QMP message, its parts as JSON text; `value` and `id` are parsed on request. */
+/** The module's memory, where batches are read (its `buffer` changes as it grows). */
+let wasmMemory: WebAssembly.Memory | undefined;
+
+const UNPARSED: unique symbol = Symbol('unparsed');
+
+/**
+ * One QMP message, its parts as JSON text; `value` and `id` are parsed on request.
+ *
+ * The parts are read from the batch the message arrived in when first asked for, so a
+ * message costs little until it is looked at.
+ */
 export class QmpMessage {
   /** What it is. */
   readonly kind: MessageKind;
+  readonly #text: string;
+  readonly #r: Float64Array;
+  readonly #at: number;
+  #value: unknown = UNPARSED;
+
+  /** @internal */
+  constructor(text: string, r: Float64Array, at: number) {
+    this.kind = KINDS[r[at]];
+    this.#text = text;
+    this.#r = r;
+    this.#at = at;
+  }
+
+  #part(i: number): string | undefined {
+    const r = this.#r;
+    const start = r[this.#at + i];
+    return start < 0 ? undefined : this.#text.slice(start, r[this.#at + i + 1]);
+  }
+
   /** The whole message's JSON text, as received. */
-  readonly text: string;
+  get text(): string {
+    return this.#part(TEXT)!;
+  }
+
   /** The event name, the error class, or a request's command name. */
-  readonly name: string | undefined;
+  get name(): string | undefined {
+    return this.#part(NAME);
+  }
+
   /** The id's JSON text, if any (`id` gives it parsed). */
-  readonly idText: string | undefined;
+  get idText(): string | undefined {
+    return this.#part(ID);
+  }
+
   /**
    * The payload's JSON text: the greeting's `QMP` object, the `return` value, the
    * `error` object, the event's `data`, a request's `arguments`; `undefined` if absent.
    */
-  readonly payload: string | undefined;
-  /** An error reply's description. */
-  readonly desc: string | undefined;
-  /** An event's timestamp. */
-  readonly timestamp: Timestamp | undefined;
-  /** The stream offset of the message's first byte. */
-  readonly offset: number;
-  #value: unknown;
-  #parsed = false;
+  get payload(): string | undefined {
+    return this.#part(PAYLOAD);
+  }
 
-  /** @internal */
-  constructor(text: string, r: Float64Array, at: number) {
-    const part = (i: number): string | undefined => {
-      const start = r[at + i];
-      return start < 0 ? undefined : text.slice(start, r[at + i + 1]);
-    };
-    const kind = KINDS[r[at]];
-    this.kind = kind;
-    this.text = text.slice(r[at + TEXT], r[at + TEXT + 1]);
-    this.name = part(NAME);
-    this.idText = part(ID);
-    this.payload = part(PAYLOAD);
-    this.desc = kind === 'error' ? part(EXTRA) : undefined;
-    this.timestamp =
-      kind === 'event' ? { seconds: r[at + EXTRA], microseconds: r[at + EXTRA + 1] } : undefined;
-    this.offset = r[at + OFFSET];
+  /** An error reply's description. */
+  get desc(): string | undefined {
+    return this.kind === 'error' ? this.#part(EXTRA) : undefined;
+  }
+
+  /** An event's timestamp. */
+  get timestamp(): Timestamp | undefined {
+    if (this.kind !== 'event') return undefined;
+    const r = this.#r;
+    return { seconds: r[this.#at + EXTRA], microseconds: r[this.#at + EXTRA + 1] };
+  }
+
+  /** The stream offset of the message's first byte. */
+  get offset(): number {
+    return this.#r[this.#at + OFFSET];
   }
 
   /** The id, parsed (any JSON value QEMU echoed back). */
@@ -75,11 +106,29 @@ export class QmpMessage {
 
   /** The payload as a JS value (`JSON.parse`, once). */
   get value(): unknown {
-    if (!this.#parsed) {
-      this.#value = this.payload === undefined ? undefined : JSON.parse(this.payload);
-      this.#parsed = true;
+    if (this.#value === UNPARSED) {
+      const payload = this.payload;
+      this.#value = payload === undefined ? undefined : JSON.parse(payload);
     }
     return this.#value;
+  }
+
+  /** The parts as plain data: what `JSON.stringify` writes. */
+  toJSON(): object {
+    return {
+      kind: this.kind,
+      name: this.name,
+      idText: this.idText,
+      payload: this.payload,
+      desc: this.desc,
+      timestamp: this.timestamp,
+      offset: this.offset,
+    };
+  }
+
+  /** What Node's `console.log` and `util.inspect` show: the parts, not the internals. */
+  [Symbol.for('nodejs.util.inspect.custom')](): object {
+    return this.toJSON();
   }
 }
 
@@ -112,13 +161,14 @@ export class Decoder {
 
   /** Take a chunk; returns the messages (and errors) it completed, in order. */
   push(chunk: Uint8Array | ArrayBuffer): DecodedItem[] {
-    const n = this.#inner.push(chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk));
+    const bytes = chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk);
+    const n = withoutStacks(() => this.#inner.push(bytes));
     return n === 0 ? [] : this.#take();
   }
 
   /** The stream ended: what only its end completes, and the error for a cut message. */
   finish(): DecodedItem[] {
-    return this.#inner.finish() === 0 ? [] : this.#take();
+    return withoutStacks(() => this.#inner.finish()) === 0 ? [] : this.#take();
   }
 
   /** The stream offset of the next byte. */
@@ -131,19 +181,42 @@ export class Decoder {
     this.#inner.free();
   }
 
+  /** The batch, read in place from the WebAssembly memory, then cleared. */
   #take(): DecodedItem[] {
-    const text = this.#utf8.decode(this.#inner.takeText());
-    const r = this.#inner.takeRecords();
+    const inner = this.#inner;
+    wasmMemory ??= batchMemory() as WebAssembly.Memory;
+    const buffer = wasmMemory.buffer;
+    const text = this.#utf8.decode(new Uint8Array(buffer, inner.textPtr(), inner.textLen()));
+    // Copied: the messages read their parts later, after the batch is reused.
+    const r = new Float64Array(buffer, inner.recordsPtr(), inner.recordsLen()).slice();
     const out: DecodedItem[] = new Array(r.length / STRIDE);
     let errors: unknown[] | undefined;
     for (let at = 0, i = 0; at < r.length; at += STRIDE, i++) {
       if (r[at] === FAULT) {
-        errors ??= this.#inner.takeErrors();
+        errors ??= inner.takeErrors();
         out[i] = errors[r[at + OFFSET]] as DecodeError;
       } else {
         out[i] = new QmpMessage(text, r, at);
       }
     }
+    inner.clear();
     return out;
+  }
+}
+
+/**
+ * Run `f` with V8's stack traces off: the errors made while decoding describe bytes of
+ * the stream, not the code that pushed them, and capturing a stack for each costs more
+ * than decoding a message. Elsewhere (no `Error.stackTraceLimit`) it changes nothing.
+ */
+function withoutStacks<T>(f: () => T): T {
+  const errorClass = Error as { stackTraceLimit?: number };
+  const limit = errorClass.stackTraceLimit;
+  if (typeof limit !== 'number') return f();
+  errorClass.stackTraceLimit = 0;
+  try {
+    return f();
+  } finally {
+    errorClass.stackTraceLimit = limit;
   }
 }

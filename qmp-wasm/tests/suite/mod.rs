@@ -42,9 +42,10 @@ fn prop(value: &JsValue, key: &str) -> JsValue {
 /// Drain the decoder's batch into items, reading text through JS string offsets
 /// (UTF-16), as JS does.
 fn take(decoder: &mut Decoder, out: &mut Vec<Item>) {
-    let text = JsString::from(String::from_utf8(decoder.take_text().to_vec()).unwrap());
-    let records = decoder.take_records().to_vec();
+    let text = JsString::from(String::from_utf8(decoder.text().to_vec()).unwrap());
+    let records = decoder.records().to_vec();
     let errors = decoder.take_errors();
+    decoder.clear();
     for r in records.chunks(record::STRIDE) {
         let kind = r[record::KIND];
         if kind == record::KIND_FAULT {
