@@ -43,7 +43,12 @@ export interface ClientError extends Error {
   reason: 'busy' | 'misuse';
 }
 
-/** An error about bytes received: skipped bytes, or JSON that is not QMP. */
+/**
+ * An error about bytes received: skipped bytes, or JSON that is not QMP. It is handed
+ * back among the messages (not thrown) and, in V8 (Chromium, Node), carries no stack
+ * trace: it describes the stream, not the code that pushed it, and a stream full of
+ * garbage should not cost a stack capture per error.
+ */
 export type DecodeError = FramingError | NotQmpError;
 
 function named(e: unknown, name: string): boolean {
