@@ -692,6 +692,16 @@ impl Scanner {
                 }
             };
         }
+        // `next_string!` where a value ended outside a string (a close, a number, a
+        // literal). In wasm32 builds these sites leave it to the general states, which
+        // see the same bytes: its seven copies there cost 7.7 KB of the npm
+        // package's .wasm and measured no faster in Node.
+        macro_rules! next_string_outside {
+            () => {
+                #[cfg(not(target_arch = "wasm32"))]
+                next_string!();
+            };
+        }
         macro_rules! after_value {
             () => {
                 if depth == 0 {
@@ -902,7 +912,7 @@ impl Scanner {
                         if matches!(st, State::Idle) {
                             ret!(Step::Complete);
                         }
-                        next_string!();
+                        next_string_outside!();
                         continue;
                     }
                     if b == b'{' && self.config.line_start_interrupts {
@@ -932,7 +942,7 @@ impl Scanner {
                         if matches!(st, State::Idle) {
                             ret!(Step::Complete);
                         }
-                        next_string!();
+                        next_string_outside!();
                     }
                     _ => fail!(ScanErrorKind::UnexpectedByte),
                 },
@@ -961,7 +971,7 @@ impl Scanner {
                             if matches!(st, State::Idle) {
                                 ret!(Step::Complete);
                             }
-                            next_string!();
+                            next_string_outside!();
                         }
                         b']' if !object => {
                             i += 1;
@@ -970,7 +980,7 @@ impl Scanner {
                             if matches!(st, State::Idle) {
                                 ret!(Step::Complete);
                             }
-                            next_string!();
+                            next_string_outside!();
                         }
                         _ => fail!(ScanErrorKind::UnexpectedByte),
                     }
@@ -1003,7 +1013,7 @@ impl Scanner {
                             if matches!(st, State::Idle) {
                                 ret!(Step::Complete);
                             }
-                            next_string!();
+                            next_string_outside!();
                         }
                     }
                 }
@@ -1024,7 +1034,7 @@ impl Scanner {
                         if matches!(st, State::Idle) {
                             ret!(Step::Complete);
                         }
-                        next_string!();
+                        next_string_outside!();
                     }
                 },
                 State::Dot => {
@@ -1072,7 +1082,7 @@ impl Scanner {
                     if matches!(st, State::Idle) {
                         ret!(Step::Complete);
                     }
-                    next_string!();
+                    next_string_outside!();
                 }
                 State::Failed => {
                     let e = ScanError {

@@ -143,8 +143,6 @@
 use core::fmt;
 use core::iter::FusedIterator;
 
-use nom::bytes::complete::{take_till, take_while};
-use nom::character::complete::char;
 use nom::error::{ErrorKind, ParseError};
 use nom::IResult;
 
@@ -628,6 +626,26 @@ fn column(line: &str, rest: &str) -> usize {
     line.len().saturating_sub(rest.len())
 }
 
+/// The parser that takes `input` up to its first character for which `stop` holds (or
+/// all of it), as nom's `take_till` does, but splitting `input` at a checked boundary:
+/// no panic path (nom slices), which keeps core's slice-error formatting out of
+/// binaries.
+fn take_till<'a>(stop: impl Fn(char) -> bool) -> impl Fn(&'a str) -> Parsed<'a, &'a str> {
+    move |input| {
+        let end = input
+            .char_indices()
+            .find(|&(_, c)| stop(c))
+            .map_or(input.len(), |(i, _)| i);
+        let (taken, rest) = input.split_at_checked(end).unwrap_or((input, ""));
+        Ok((rest, taken))
+    }
+}
+
+/// The parser that takes `input` while `keep` holds: [`take_till`] of the rest.
+fn take_while<'a>(keep: impl Fn(char) -> bool) -> impl Fn(&'a str) -> Parsed<'a, &'a str> {
+    take_till(move |c| !keep(c))
+}
+
 fn is_blank(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n')
 }
@@ -667,8 +685,9 @@ fn argument(input: &str) -> Parsed<'_, (&str, ShellValue<'_>)> {
         return fail_at(ShellErrorKind::EmptyKey, input, 0);
     }
     check_segments(input, key)?;
-    let (rest, _) = char('=')(rest)
-        .map_err(|_: nom::Err<Fail>| failure(ShellErrorKind::MissingEquals, input, 0))?;
+    let rest = rest
+        .strip_prefix('=')
+        .ok_or_else(|| failure(ShellErrorKind::MissingEquals, input, 0))?;
     let (rest, value) = value(rest)?;
     Ok((rest, (key, value)))
 }

@@ -31,3 +31,9 @@ pub use client::Client;
 pub use decoder::{memory, record, Decoder};
 pub use encode::{encode_command, encode_line};
 pub use qmp_core;
+
+// The allocator of the .wasm: talc rather than std's dlmalloc, 6.2 KB smaller after
+// wasm-opt. Single-threaded wasm only (talc's cell is not a lock).
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
