@@ -1,7 +1,6 @@
 //! `Client`: the sans-IO QMP client session, with its framer and output buffer, for a
 //! JS transport to drive.
 
-use js_sys::{Array, Object, Reflect};
 use qmp_core::encode::Text;
 use qmp_core::frame::{Frame, Framer};
 use qmp_core::json::{JsonStr, RawJson};
@@ -12,6 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::encode::{arguments_json, arguments_text};
 use crate::error;
+use crate::js::{self, JsArray, JsObject};
 use crate::sink::VecSink;
 
 /// Commands that may await their reply at once. More are refused with a `ClientError`
@@ -66,8 +66,8 @@ impl Client {
     }
 
     /// Bytes from the server, in chunks of any size: what they meant, in order.
-    pub fn push(&mut self, chunk: &[u8]) -> Array {
-        let outcomes = Array::new();
+    pub fn push(&mut self, chunk: &[u8]) -> JsArray {
+        let outcomes = JsArray::new();
         let Self {
             framer, session, ..
         } = self;
@@ -196,12 +196,11 @@ fn client_error<E: core::fmt::Display>(e: ClientError<E>) -> JsValue {
 
 /// A plain object with `props`.
 fn object(props: &[(&str, JsValue)]) -> JsValue {
-    let object = Object::new();
+    let object: JsValue = JsObject::new().into();
     for (key, value) in props {
-        // Setting a property on a fresh plain object cannot fail.
-        let _ = Reflect::set(&object, &JsValue::from_str(key), value);
+        js::set(&object, key, value);
     }
-    object.into()
+    object
 }
 
 fn text(json: RawJson<'_>) -> JsValue {

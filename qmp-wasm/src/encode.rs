@@ -7,6 +7,7 @@ use qmp_core::shell::ShellCommand;
 use wasm_bindgen::prelude::*;
 
 use crate::error;
+use crate::js;
 use crate::sink::VecSink;
 
 /// Command arguments from JS: `undefined` or `null` for none, JSON text, or any other
@@ -17,7 +18,7 @@ pub(crate) fn arguments_text(arguments: &JsValue) -> Result<Option<String>, JsVa
     }
     let text = match arguments.as_string() {
         Some(text) => text,
-        None => js_sys::JSON::stringify(arguments)?
+        None => js::stringify(arguments)?
             .as_string()
             .ok_or_else(|| error::arguments(&"arguments cannot be written as JSON", None))?,
     };
@@ -48,7 +49,7 @@ fn id_json(id: &JsValue) -> Result<Option<IdValue>, JsValue> {
     if let Some(s) = id.as_string() {
         return Ok(Some(IdValue::Str(s)));
     }
-    let text = js_sys::JSON::stringify(id)?
+    let text = js::stringify(id)?
         .as_string()
         .ok_or_else(|| error::arguments(&"the id cannot be written as JSON", None))?;
     Ok(Some(IdValue::Json(text)))

@@ -13,21 +13,21 @@
 
 use core::fmt::Display;
 
-use js_sys::{Error, Reflect};
 use qmp_core::frame::FrameError;
 use qmp_core::message::MessageError;
 use qmp_core::shell::ShellError;
 use wasm_bindgen::JsValue;
 
+use crate::js;
+
 /// A JS `Error` named `name` with `message`, carrying `props`.
 fn js_error(name: &str, message: &dyn Display, props: &[(&str, JsValue)]) -> JsValue {
-    let error = Error::new(&message.to_string());
-    error.set_name(name);
+    let error: JsValue = js::JsError::new(&message.to_string()).into();
+    js::set(&error, "name", &JsValue::from_str(name));
     for (key, value) in props {
-        // Setting a property on a fresh plain object cannot fail.
-        let _ = Reflect::set(&error, &JsValue::from_str(key), value);
+        js::set(&error, key, value);
     }
-    error.into()
+    error
 }
 
 /// Offsets cross as JS numbers: exact up to 2^53 bytes.

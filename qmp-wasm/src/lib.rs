@@ -25,6 +25,7 @@ mod client;
 mod decoder;
 mod encode;
 pub mod error;
+mod js;
 mod sink;
 
 pub use client::Client;

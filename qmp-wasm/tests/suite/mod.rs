@@ -322,7 +322,12 @@ fn client_drives_a_session() {
     server.greet(&mut Wire::new()).unwrap();
     let mut outcomes = Vec::new();
     for byte in greeting.iter() {
-        outcomes.extend(client.push(&[*byte]).iter());
+        outcomes.extend(
+            client
+                .push(&[*byte])
+                .unchecked_into::<js_sys::Array>()
+                .iter(),
+        );
     }
     assert_eq!(outcomes.len(), 1);
     assert_eq!(prop(&outcomes[0], "type"), "greeting");
@@ -332,7 +337,7 @@ fn client_drives_a_session() {
 
     assert!(client.negotiate(true).unwrap());
     serve!();
-    let out = client.push(&to_client);
+    let out = client.push(&to_client).unchecked_into::<js_sys::Array>();
     to_client.clear();
     assert_eq!(prop(&out.get(0), "type"), "negotiated");
     assert_eq!(prop(&out.get(0), "oob"), true);
@@ -355,7 +360,7 @@ fn client_drives_a_session() {
             &mut to_client,
         )
         .unwrap();
-    let out = client.push(&to_client);
+    let out = client.push(&to_client).unchecked_into::<js_sys::Array>();
     to_client.clear();
     assert_eq!(out.length(), 3);
     let reply = out.get(0);

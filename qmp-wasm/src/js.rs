@@ -1,0 +1,46 @@
+//! The few JS built-ins the crate calls, declared here rather than taken from `js-sys`.
+//!
+//! Linking `js-sys`, even for two of its functions, put about forty closure shims and
+//! some formatting code into the `.wasm` (measured: 6 KB), none of them used here.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    /// A JS `Error`.
+    #[wasm_bindgen(js_name = Error, typescript_type = "Error")]
+    pub(crate) type JsError;
+
+    /// `new Error(message)`.
+    #[wasm_bindgen(constructor, js_class = "Error")]
+    pub(crate) fn new(message: &str) -> JsError;
+
+    /// A JS array.
+    #[wasm_bindgen(js_name = Array, typescript_type = "Array<any>")]
+    pub type JsArray;
+
+    /// `new Array()`.
+    #[wasm_bindgen(constructor, js_class = "Array")]
+    pub(crate) fn new() -> JsArray;
+
+    /// `array.push(value)`.
+    #[wasm_bindgen(method, js_class = "Array", js_name = push)]
+    pub(crate) fn push(this: &JsArray, value: &JsValue) -> u32;
+
+    /// A plain JS object.
+    #[wasm_bindgen(js_name = Object, typescript_type = "object")]
+    pub(crate) type JsObject;
+
+    /// `new Object()`.
+    #[wasm_bindgen(constructor, js_class = "Object")]
+    pub(crate) fn new() -> JsObject;
+
+    /// `Reflect.set(target, key, value)`: setting a property of a fresh plain object or
+    /// error, which cannot fail.
+    #[wasm_bindgen(js_namespace = Reflect, js_name = set)]
+    pub(crate) fn set(target: &JsValue, key: &str, value: &JsValue) -> bool;
+
+    /// `JSON.stringify(value)`; throws on cycles and BigInts.
+    #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
+    pub(crate) fn stringify(value: &JsValue) -> Result<JsValue, JsValue>;
+}
