@@ -40,7 +40,7 @@ cat >"$pkg/package.json" <<JSON
     ".": { "types": "./index.d.ts", "default": "./index.js" },
     "./qmp_wasm_bg.wasm": "./qmp_wasm_bg.wasm"
   },
-  "files": ["*.js", "*.d.ts", "qmp_wasm_bg.wasm"],
+  "files": ["*.js", "*.d.ts", "qmp_wasm_bg.wasm", "snippets/"],
   "sideEffects": false
 }
 JSON

@@ -9,18 +9,21 @@
 //! | `ArgumentsError` | command arguments that are not a JSON object, or an id of no JSON type | `offset` (into the JSON text, when known), `reason` |
 //! | `ClientError` | a [`Client`](crate::Client) call at the wrong time, or too many commands pending | `reason` (`"busy"` or `"misuse"`) |
 //!
-//! Errors of the peer (QMP error replies) are not JS errors here: they are messages.
+//! `FramingError` and `NotQmpError` are handed back among the messages rather than
+//! thrown, and carry no V8 stack trace. Errors of the peer (QMP error replies) are not
+//! JS errors here: they are messages.
 
 use core::fmt::Display;
 
 use qmp_core::frame::FrameError;
 use qmp_core::message::MessageError;
 use qmp_core::shell::ShellError;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::*;
 
 use crate::js;
 
-/// A JS `Error` named `name` with `message`, carrying `props`.
+/// A JS `Error` named `name` with `message`, carrying `props`: for the errors thrown at
+/// a caller, which are rare, so each property crosses on its own.
 fn js_error(name: &str, message: &dyn Display, props: &[(&str, JsValue)]) -> JsValue {
     let error: JsValue = js::JsError::new(&message.to_string()).into();
     js::set(&error, "name", &JsValue::from_str(name));
@@ -30,6 +33,52 @@ fn js_error(name: &str, message: &dyn Display, props: &[(&str, JsValue)]) -> JsV
     error
 }
 
+// The errors about received bytes, which a stream of garbage makes by the thousand, are
+// built in one call each by these JS functions, which know their property names (so no
+// name crosses as a string) and capture no V8 stack trace: the error describes the
+// stream, not the code that pushed it.
+#[wasm_bindgen(inline_js = r#"
+function bare(message) {
+  const limit = Error.stackTraceLimit;
+  if (typeof limit !== 'number') return new Error(message);
+  Error.stackTraceLimit = 0;
+  try {
+    return new Error(message);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+export function framingError(message, offset, skipped, tooLarge, errorOffset) {
+  const e = bare(message);
+  e.name = 'FramingError';
+  e.offset = offset;
+  e.skipped = skipped;
+  e.reason = tooLarge ? 'too-large' : 'invalid';
+  e.errorOffset = errorOffset;
+  return e;
+}
+export function notQmpError(message, offset, reason) {
+  const e = bare(message);
+  e.name = 'NotQmpError';
+  e.offset = offset;
+  e.reason = reason;
+  return e;
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = framingError)]
+    fn framing_error(
+        message: &str,
+        offset: f64,
+        skipped: f64,
+        too_large: bool,
+        error_offset: Option<f64>,
+    ) -> JsValue;
+
+    #[wasm_bindgen(js_name = notQmpError)]
+    fn not_qmp_error(message: &str, offset: f64, reason: &str) -> JsValue;
+}
+
 /// Offsets cross as JS numbers: exact up to 2^53 bytes.
 fn number(n: u64) -> JsValue {
     JsValue::from_f64(n as f64)
@@ -37,36 +86,21 @@ fn number(n: u64) -> JsValue {
 
 /// A framer's report of dropped bytes.
 pub fn framing(error: &FrameError) -> JsValue {
-    let (reason, error_offset) = match error {
-        FrameError::TooLarge { .. } => ("too-large", JsValue::UNDEFINED),
-        _ => (
-            "invalid",
-            error
-                .scan_error()
-                .map_or(JsValue::UNDEFINED, |e| number(e.offset)),
-        ),
-    };
-    js_error(
-        "FramingError",
-        error,
-        &[
-            ("offset", number(error.start())),
-            ("skipped", number(error.skipped())),
-            ("reason", reason.into()),
-            ("errorOffset", error_offset),
-        ],
+    framing_error(
+        &error.to_string(),
+        error.start() as f64,
+        error.skipped() as f64,
+        matches!(error, FrameError::TooLarge { .. }),
+        error.scan_error().map(|e| e.offset as f64),
     )
 }
 
 /// Valid JSON that is not a QMP message.
 pub fn not_qmp(error: &MessageError) -> JsValue {
-    js_error(
-        "NotQmpError",
-        error,
-        &[
-            ("offset", number(error.offset)),
-            ("reason", error.kind.to_string().into()),
-        ],
+    not_qmp_error(
+        &error.to_string(),
+        error.offset as f64,
+        &error.kind.to_string(),
     )
 }
 

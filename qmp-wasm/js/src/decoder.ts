@@ -162,13 +162,13 @@ export class Decoder {
   /** Take a chunk; returns the messages (and errors) it completed, in order. */
   push(chunk: Uint8Array | ArrayBuffer): DecodedItem[] {
     const bytes = chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk);
-    const n = withoutStacks(() => this.#inner.push(bytes));
+    const n = this.#inner.push(bytes);
     return n === 0 ? [] : this.#take();
   }
 
   /** The stream ended: what only its end completes, and the error for a cut message. */
   finish(): DecodedItem[] {
-    return withoutStacks(() => this.#inner.finish()) === 0 ? [] : this.#take();
+    return this.#inner.finish() === 0 ? [] : this.#take();
   }
 
   /** The stream offset of the next byte. */
@@ -201,22 +201,5 @@ export class Decoder {
     }
     inner.clear();
     return out;
-  }
-}
-
-/**
- * Run `f` with V8's stack traces off: the errors made while decoding describe bytes of
- * the stream, not the code that pushed them, and capturing a stack for each costs more
- * than decoding a message. Elsewhere (no `Error.stackTraceLimit`) it changes nothing.
- */
-function withoutStacks<T>(f: () => T): T {
-  const errorClass = Error as { stackTraceLimit?: number };
-  const limit = errorClass.stackTraceLimit;
-  if (typeof limit !== 'number') return f();
-  errorClass.stackTraceLimit = 0;
-  try {
-    return f();
-  } finally {
-    errorClass.stackTraceLimit = limit;
   }
 }
