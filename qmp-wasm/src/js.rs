@@ -1,7 +1,7 @@
 //! The few JS built-ins the crate calls, declared here rather than taken from `js-sys`.
 //!
-//! Linking `js-sys`, even for two of its functions, put about forty closure shims and
-//! some formatting code into the `.wasm` (measured: 6 KB), none of them used here.
+//! Linking `js-sys`, even for a few of its functions, put 43 closure shims into the
+//! `.wasm`, none of them used here (measured: 1.4 KB of the module after `wasm-opt`).
 
 use wasm_bindgen::prelude::*;
 
