@@ -211,29 +211,20 @@ impl Batch {
 
     fn message(&mut self, frame: Frame<'_>, message: Message<'_>) {
         let bytes = frame.as_bytes();
-        let base = self.utf16;
-        let ascii = bytes.is_ascii();
+        let place = Place {
+            frame: bytes,
+            base: self.utf16,
+            ascii: bytes.is_ascii(),
+        };
         self.text.extend_from_slice(bytes);
-        self.utf16 += if ascii { bytes.len() } else { utf16_len(bytes) };
+        self.utf16 += place.units(bytes);
         let mut r = [-1.0; record::STRIDE];
-        r[record::TEXT] = base as f64;
+        r[record::TEXT] = place.base as f64;
         r[record::TEXT + 1] = self.utf16 as f64;
         r[record::OFFSET] = frame.offset() as f64;
-        // Where a part of the frame lies in the batch text.
-        let span = |part: &[u8]| -> (f64, f64) {
-            let start = part.as_ptr().addr() - bytes.as_ptr().addr();
-            let end = start + part.len();
-            if ascii {
-                ((base + start) as f64, (base + end) as f64)
-            } else {
-                let before = utf16_len(bytes.get(..start).unwrap_or_default());
-                let len = utf16_len(bytes.get(start..end).unwrap_or_default());
-                ((base + before) as f64, (base + before + len) as f64)
-            }
-        };
         let set = |r: &mut [f64; record::STRIDE], at: usize, part: Option<RawJson<'_>>| {
             if let Some(part) = part {
-                (r[at], r[at + 1]) = span(part.as_bytes());
+                (r[at], r[at + 1]) = place.span(part.as_bytes());
             }
         };
         match message {
@@ -251,21 +242,21 @@ impl Batch {
                 set(&mut r, record::ID, err.id);
                 set(&mut r, record::PAYLOAD, RawJson::from(frame).get("error"));
                 (r[record::NAME], r[record::NAME + 1]) = match err.class {
-                    ErrorClass::Other(name) => self.string(name, &span),
+                    ErrorClass::Other(name) => self.string(name, &place),
                     known => self.append(known.name()),
                 };
-                (r[record::EXTRA], r[record::EXTRA + 1]) = self.string(err.desc, &span);
+                (r[record::EXTRA], r[record::EXTRA + 1]) = self.string(err.desc, &place);
             }
             Message::Event(event) => {
                 r[record::KIND] = record::KIND_EVENT;
-                (r[record::NAME], r[record::NAME + 1]) = self.string(event.name, &span);
+                (r[record::NAME], r[record::NAME + 1]) = self.string(event.name, &place);
                 set(&mut r, record::PAYLOAD, event.data);
                 r[record::EXTRA] = event.timestamp.seconds as f64;
                 r[record::EXTRA + 1] = event.timestamp.microseconds as f64;
             }
             Message::Request(request) => {
                 r[record::KIND] = record::KIND_REQUEST;
-                (r[record::NAME], r[record::NAME + 1]) = self.string(request.name, &span);
+                (r[record::NAME], r[record::NAME + 1]) = self.string(request.name, &place);
                 set(&mut r, record::ID, request.id);
                 set(&mut r, record::PAYLOAD, request.arguments);
             }
@@ -275,20 +266,67 @@ impl Batch {
 
     /// A JSON string's unescaped text: where it lies in the frame when it has no
     /// escapes, else appended to the batch text.
-    fn string(&mut self, s: JsonStr<'_>, span: &dyn Fn(&[u8]) -> (f64, f64)) -> (f64, f64) {
+    fn string(&mut self, s: JsonStr<'_>, place: &Place<'_>) -> (f64, f64) {
         if s.has_escapes() {
             let unescaped: String = s.chars().collect();
             self.append(&unescaped)
         } else {
-            span(s.raw_bytes())
+            place.span(s.raw_bytes())
         }
     }
 
     fn append(&mut self, s: &str) -> (f64, f64) {
         let start = self.utf16;
         self.text.extend_from_slice(s.as_bytes());
-        self.utf16 += utf16_len(s.as_bytes());
+        self.utf16 += if s.is_ascii() {
+            s.len()
+        } else {
+            utf16_len(s.as_bytes())
+        };
         (start as f64, self.utf16 as f64)
+    }
+}
+
+/// Where a frame lies in the batch text, to place its parts there.
+struct Place<'a> {
+    frame: &'a [u8],
+    /// The frame's start in the batch text, in UTF-16 units.
+    base: usize,
+    /// Whether the frame is ASCII, so that bytes and UTF-16 units count alike.
+    ascii: bool,
+}
+
+impl Place<'_> {
+    /// The length of `bytes` (of this frame) in UTF-16 units.
+    fn units(&self, bytes: &[u8]) -> usize {
+        if self.ascii {
+            bytes.len()
+        } else {
+            utf16_len(bytes)
+        }
+    }
+
+    /// Where `part`, bytes of this frame, lies in the batch text: start, end.
+    #[inline]
+    fn span(&self, part: &[u8]) -> (f64, f64) {
+        let start = part.as_ptr().addr() - self.frame.as_ptr().addr();
+        if self.ascii {
+            (
+                (self.base + start) as f64,
+                (self.base + start + part.len()) as f64,
+            )
+        } else {
+            self.span_non_ascii(start, part.len())
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn span_non_ascii(&self, start: usize, len: usize) -> (f64, f64) {
+        let before = utf16_len(self.frame.get(..start).unwrap_or_default());
+        let len = utf16_len(self.frame.get(start..start + len).unwrap_or_default());
+        let start = self.base + before;
+        (start as f64, (start + len) as f64)
     }
 }
 
