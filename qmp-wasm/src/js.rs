@@ -27,16 +27,8 @@ extern "C" {
     #[wasm_bindgen(method, js_class = "Array", js_name = push)]
     pub(crate) fn push(this: &JsArray, value: &JsValue) -> u32;
 
-    /// A plain JS object.
-    #[wasm_bindgen(js_name = Object, typescript_type = "object")]
-    pub(crate) type JsObject;
-
-    /// `new Object()`.
-    #[wasm_bindgen(constructor, js_class = "Object")]
-    pub(crate) fn new() -> JsObject;
-
-    /// `Reflect.set(target, key, value)`: setting a property of a fresh plain object or
-    /// error, which cannot fail.
+    /// `Reflect.set(target, key, value)`: setting a property of a fresh error, which
+    /// cannot fail.
     #[wasm_bindgen(js_namespace = Reflect, js_name = set)]
     pub(crate) fn set(target: &JsValue, key: &str, value: &JsValue) -> bool;
 
