@@ -215,6 +215,8 @@ pub struct ErrorReply<'a> {
     pub data: Option<RawJson<'a>>,
     /// The echoed id; absent when the input could not be parsed as an object.
     pub id: Option<RawJson<'a>>,
+    /// The `error` object itself, as received: `class`, `desc` and any other member.
+    pub object: RawJson<'a>,
 }
 
 /// An error class: the known ones, and any other as sent.
@@ -508,6 +510,7 @@ impl<'a> Message<'a> {
                 desc: string(required(desc, "desc", error)?, "desc")?,
                 data,
                 id: m.get(ID),
+                object: error,
             }));
         }
         let name = string(required(m.get(EVENT), "event", json)?, "event")?;

@@ -240,7 +240,7 @@ impl Batch {
             Message::Error(err) => {
                 r[record::KIND] = record::KIND_ERROR;
                 set(&mut r, record::ID, err.id);
-                set(&mut r, record::PAYLOAD, RawJson::from(frame).get("error"));
+                set(&mut r, record::PAYLOAD, Some(err.object));
                 (r[record::NAME], r[record::NAME + 1]) = match err.class {
                     ErrorClass::Other(name) => self.string(name, &place),
                     known => self.append(known.name()),

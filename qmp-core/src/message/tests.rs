@@ -146,6 +146,28 @@ fn replies_errors_and_events() {
 }
 
 #[test]
+fn an_error_reply_keeps_its_error_object_whole() {
+    let text = r#"{"id": 3, "error": {"class": "GenericError", "desc": "no", "hint": [1]}}"#;
+    let Ok(Message::Error(e)) = parse(text) else {
+        panic!("not an error reply: {text}");
+    };
+    assert_eq!(
+        e.object.as_bytes(),
+        br#"{"class": "GenericError", "desc": "no", "hint": [1]}"#
+    );
+    assert_eq!(
+        e.object.get("hint").map(|h| h.as_bytes()),
+        Some(&b"[1]"[..])
+    );
+    // The same through a frame, whose outline places the object without a walk.
+    let frame = Frame::parse(text.as_bytes()).unwrap();
+    let Ok(Message::Error(f)) = Message::parse(frame) else {
+        panic!("not an error reply through a frame: {text}");
+    };
+    assert_eq!(f.object.as_bytes(), e.object.as_bytes());
+}
+
+#[test]
 fn timestamp_members_in_any_order_and_spelling() {
     let ts = |json: &str| match parse(json) {
         Ok(Message::Event(ev)) => Ok(ev.timestamp),
