@@ -217,7 +217,7 @@ impl Batch {
             ascii: bytes.is_ascii(),
         };
         self.text.extend_from_slice(bytes);
-        self.utf16 += place.units(bytes);
+        self.utf16 += place.units();
         let mut r = [-1.0; record::STRIDE];
         r[record::TEXT] = place.base as f64;
         r[record::TEXT + 1] = self.utf16 as f64;
@@ -297,12 +297,12 @@ struct Place<'a> {
 }
 
 impl Place<'_> {
-    /// The length of `bytes` (of this frame) in UTF-16 units.
-    fn units(&self, bytes: &[u8]) -> usize {
+    /// The frame's length in UTF-16 units.
+    fn units(&self) -> usize {
         if self.ascii {
-            bytes.len()
+            self.frame.len()
         } else {
-            utf16_len(bytes)
+            utf16_len(self.frame)
         }
     }
 

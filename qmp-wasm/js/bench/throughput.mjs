@@ -2,7 +2,7 @@
 // the naive JS approach (TextDecoder, split on "\r\n", JSON.parse per line), in one run;
 // then the cases where the naive approach is wrong, in the same table.
 //
-//   node qmp-wasm/js/bench/throughput.mjs [--quick] [--json]
+//   node qmp-wasm/js/bench/throughput.mjs [--quick] [--json] [--breakdown]
 //
 // Every corpus is fed in 4 KiB chunks (websocket frames). MB/s = 10^6 bytes per second,
 // the median of the timed rounds; a ratio is the median of the rounds' own ratios (each
@@ -13,6 +13,9 @@ import { Decoder, init } from '../../pkg/index.js';
 
 const quick = process.argv.includes('--quick');
 const asJson = process.argv.includes('--json');
+// --breakdown: also where the time goes on the schema session (ms per MB): JSON.parse of
+// every line, the naive approach without it, and qmp-wasm with payloads as text.
+const breakdown = process.argv.includes('--breakdown');
 const captures = new URL('../../../testdata/captures/', import.meta.url);
 const read = (name) => readFileSync(new URL(name, captures));
 
@@ -197,6 +200,46 @@ for (const [name, bytes] of corpora) {
   throughput.push(row);
 }
 
+// ---- breakdown: the schema session's time, apart ---------------------------------------
+
+let breakdownRows;
+if (breakdown) {
+  const bytes = corpora[0][1];
+  const parts = chunks(bytes, 4096);
+  const lines = new TextDecoder().decode(bytes).split('\r\n').filter((l) => l !== '');
+  const withoutParse = () => {
+    const text = new TextDecoder();
+    let carry = '';
+    let n = 0;
+    for (const part of parts) {
+      const chunk = text.decode(part, { stream: true });
+      if (!chunk.includes('\r\n')) {
+        carry += chunk;
+        continue;
+      }
+      const split = (carry + chunk).split('\r\n');
+      carry = split.pop();
+      for (const line of split) n += line.length & 1;
+    }
+    return n;
+  };
+  const steps = {
+    'JSON.parse of every line': () => lines.reduce((n, l) => n + (JSON.parse(l) ? 1 : 0), 0),
+    'naive approach without JSON.parse': withoutParse,
+    'qmp-wasm, payloads as text': () => qmpWasm(parts, { values: false }),
+  };
+  const samples = Object.fromEntries(Object.keys(steps).map((k) => [k, []]));
+  for (let r = 0; r < rounds + 2; r++) {
+    for (const [key, fn] of Object.entries(steps)) {
+      decoder.current.free();
+      decoder.current = new Decoder();
+      const [seconds] = time(fn);
+      if (r >= 2) samples[key].push(seconds);
+    }
+  }
+  breakdownRows = Object.entries(samples).map(([step, t]) => ({ step, msPerMB: (median(t) * 1e3) / (bytes.length / 1e6) }));
+}
+
 // ---- correctness: where the naive approach goes wrong ----------------------------------
 
 const pretty = read('chardev_mon_pretty.rx.bin');
@@ -256,7 +299,7 @@ const correctness = cases.map(([name, parts, want]) => {
 });
 
 if (asJson) {
-  console.log(JSON.stringify({ throughput, correctness }, null, 2));
+  console.log(JSON.stringify({ throughput, correctness, breakdown: breakdownRows }, null, 2));
 } else {
   const f = (x) => x.toFixed(0);
   console.log(`Node ${process.version}; 4 KiB chunks; MB/s, median of ${rounds} rounds; ratios: median of the rounds' ratios\n`);
@@ -271,6 +314,12 @@ if (asJson) {
   const cell = ([n, p], want) => `${n}${n === want ? ' ✓' : ' ✗'} (${p} error${p === 1 ? '' : 's'})`;
   for (const c of correctness) {
     console.log(`| ${c.case} | ${c.expected} | ${cell(c.qmp, c.expected)} | ${cell(c.naive, c.expected)} | ${cell(c.naivePerFrame, c.expected)} |`);
+  }
+  if (breakdownRows) {
+    console.log(`\nWhere the time goes on the ${corpora[0][0]} (ms per MB, median of ${rounds} rounds):\n`);
+    console.log('| step | ms per MB |');
+    console.log('|---|---:|');
+    for (const { step, msPerMB } of breakdownRows) console.log(`| ${step} | ${msPerMB.toFixed(1)} |`);
   }
 }
 
