@@ -12,7 +12,9 @@ root=$(cd .. && pwd)
 pkg=$PWD/pkg
 target_dir=$(cd "$root" && cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 
-cargo build -p qmp-wasm --lib --target wasm32-unknown-unknown --profile wasm-release
+# Without the default feature `std`: no_std, and a panic traps without formatting
+# anything (qmp-wasm/Cargo.toml says why).
+cargo build -p qmp-wasm --lib --target wasm32-unknown-unknown --profile wasm-release --no-default-features
 rm -rf "$pkg"
 wasm-bindgen --target web --out-dir "$pkg" --out-name qmp_wasm \
     "$target_dir/wasm32-unknown-unknown/wasm-release/qmp_wasm.wasm"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # qmp-wasm's own suite (scripts/test runs it after scripts/install-wasm-tools):
 #
-# 1. clippy for wasm32 with -D warnings;
+# 1. clippy for wasm32 with -D warnings, with and without the feature `std`;
 # 2. the wasm-bindgen-test suite in Node and in headless Chromium;
 # 3. the npm package build (build.sh) and `tsc --noEmit` of an example project against
 #    its .d.ts files;
@@ -25,6 +25,8 @@ done
 
 step "clippy, wasm32 (-D warnings)"
 cargo clippy -p qmp-wasm --all-targets --target wasm32-unknown-unknown -- -D warnings
+# The npm package's build: no_std, without the default feature `std` (build.sh).
+cargo clippy -p qmp-wasm --lib --target wasm32-unknown-unknown --no-default-features -- -D warnings
 
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 step "wasm-bindgen-test in Node"

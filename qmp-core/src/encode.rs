@@ -107,6 +107,8 @@ mod write;
 
 use core::fmt;
 
+use crate::describe::Describe;
+
 use serde::Serialize;
 
 pub use ser::{Compound, Serializer};
@@ -158,17 +160,37 @@ impl<E> EncodeError<EncodeError<E>> {
     }
 }
 
+impl<E> EncodeError<E> {
+    /// The text of every error but [`Sink`](Self::Sink), whose text is the sink error's.
+    const fn static_text(&self) -> &'static str {
+        match self {
+            Self::Sink(_) => "cannot write the encoded output: ",
+            Self::NonFiniteFloat => "JSON cannot express NaN or infinite numbers",
+            Self::KeyMustBeString => {
+                "JSON object keys must be strings, chars, integers or booleans"
+            }
+            Self::NotAnObject => "`arguments` and `data` must be JSON objects",
+            Self::NotAnArray => "`capabilities` must be a JSON array",
+            Self::Custom => "the value's Serialize implementation failed",
+        }
+    }
+}
+
 impl<E: fmt::Display> fmt::Display for EncodeError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.static_text())?;
         match self {
-            Self::Sink(e) => write!(f, "cannot write the encoded output: {e}"),
-            Self::NonFiniteFloat => f.write_str("JSON cannot express NaN or infinite numbers"),
-            Self::KeyMustBeString => {
-                f.write_str("JSON object keys must be strings, chars, integers or booleans")
-            }
-            Self::NotAnObject => f.write_str("`arguments` and `data` must be JSON objects"),
-            Self::NotAnArray => f.write_str("`capabilities` must be a JSON array"),
-            Self::Custom => f.write_str("the value's Serialize implementation failed"),
+            Self::Sink(e) => fmt::Display::fmt(e, f),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl<E: Describe> Describe for EncodeError<E> {
+    fn describe(&self, out: &mut dyn FnMut(&str)) {
+        out(self.static_text());
+        if let Self::Sink(e) = self {
+            e.describe(out);
         }
     }
 }

@@ -72,6 +72,8 @@
 
 use core::fmt;
 
+use crate::describe::{self, Describe};
+
 #[cfg(doc)]
 use crate::scan::ScanErrorKind;
 use crate::scan::{is_delim, validate_outlined, Outline, ScanConfig, ScanError, Scanner, Step};
@@ -229,19 +231,32 @@ impl FrameError {
 
 impl fmt::Display for FrameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        describe::display(self, f)
+    }
+}
+
+impl Describe for FrameError {
+    fn describe(&self, out: &mut dyn FnMut(&str)) {
+        match *self {
             Self::Invalid {
                 error,
                 start,
                 skipped,
-            } => write!(
-                f,
-                "{error}; skipped {skipped} bytes from byte {start} to resynchronise"
-            ),
-            Self::TooLarge { start, len } => write!(
-                f,
-                "message of {len} bytes at byte {start} is larger than the buffer; skipped"
-            ),
+            } => {
+                error.describe(out);
+                out("; skipped ");
+                describe::decimal(skipped, out);
+                out(" bytes from byte ");
+                describe::decimal(start, out);
+                out(" to resynchronise");
+            }
+            Self::TooLarge { start, len } => {
+                out("message of ");
+                describe::decimal(len, out);
+                out(" bytes at byte ");
+                describe::decimal(start, out);
+                out(" is larger than the buffer; skipped");
+            }
         }
     }
 }

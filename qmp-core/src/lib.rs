@@ -72,6 +72,9 @@
 //!   resynchronisation after bad input.
 //! - [`scan`] — the resumable strict RFC 8259 [`Scanner`](scan::Scanner) underneath: a
 //!   byte-level state machine that never examines a byte twice and never recurses.
+//! - [`describe`] — beneath them all: [`Describe`](describe::Describe), the errors' texts
+//!   written in pieces without `core::fmt` (their `Display` goes through it), for images
+//!   where formatting code costs too much (wasm, firmware).
 //!
 //! # Names
 //!
@@ -107,6 +110,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod describe;
 pub mod encode;
 pub mod frame;
 pub mod io;

@@ -23,6 +23,8 @@
 
 use core::fmt;
 
+use crate::describe::{self, Describe};
+
 use crate::frame::Frame;
 use crate::json::{leading_integer, JsonStr, Kind, RawJson};
 use crate::scan::Outline;
@@ -317,7 +319,15 @@ pub struct MessageError {
 
 impl fmt::Display for MessageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at byte {}", self.kind, self.offset)
+        describe::display(self, f)
+    }
+}
+
+impl Describe for MessageError {
+    fn describe(&self, out: &mut dyn FnMut(&str)) {
+        self.kind.describe(out);
+        out(" at byte ");
+        describe::decimal(self.offset, out);
     }
 }
 
@@ -343,14 +353,23 @@ pub enum MessageErrorKind {
 
 impl fmt::Display for MessageErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::NotAnObject => f.write_str("QMP message is not a JSON object"),
-            Self::Unrecognised => f.write_str("QMP message of unknown kind"),
-            Self::Ambiguous => f.write_str("QMP message has the keys of several kinds"),
-            Self::DuplicateMember(m) => write!(f, "member '{m}' appears twice"),
-            Self::WrongType(m) => write!(f, "member '{m}' has the wrong type"),
-            Self::MissingMember(m) => write!(f, "member '{m}' is missing"),
-        }
+        describe::display(self, f)
+    }
+}
+
+impl Describe for MessageErrorKind {
+    fn describe(&self, out: &mut dyn FnMut(&str)) {
+        let (member, what) = match *self {
+            Self::NotAnObject => return out("QMP message is not a JSON object"),
+            Self::Unrecognised => return out("QMP message of unknown kind"),
+            Self::Ambiguous => return out("QMP message has the keys of several kinds"),
+            Self::DuplicateMember(m) => (m, "' appears twice"),
+            Self::WrongType(m) => (m, "' has the wrong type"),
+            Self::MissingMember(m) => (m, "' is missing"),
+        };
+        out("member '");
+        out(member);
+        out(what);
     }
 }
 

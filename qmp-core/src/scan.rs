@@ -23,6 +23,8 @@
 
 use core::fmt;
 
+use crate::describe::{self, Describe};
+
 /// The default maximum nesting depth, the same as QEMU's (`MAX_NESTING` in its streamer).
 pub const DEFAULT_MAX_DEPTH: u16 = 1024;
 
@@ -87,6 +89,12 @@ impl fmt::Display for ScanErrorKind {
     }
 }
 
+impl Describe for ScanErrorKind {
+    fn describe(&self, out: &mut dyn FnMut(&str)) {
+        out(self.description());
+    }
+}
+
 /// A JSON syntax error and the absolute byte offset of the byte that revealed it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ScanError {
@@ -99,7 +107,15 @@ pub struct ScanError {
 
 impl fmt::Display for ScanError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at byte {}", self.kind, self.offset)
+        describe::display(self, f)
+    }
+}
+
+impl Describe for ScanError {
+    fn describe(&self, out: &mut dyn FnMut(&str)) {
+        out(self.kind.description());
+        out(" at byte ");
+        describe::decimal(self.offset, out);
     }
 }
 

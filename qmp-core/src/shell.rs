@@ -141,6 +141,8 @@
 //!   as it does `"a b"`, and likewise keeps the quotes in the text.
 
 use core::fmt;
+
+use crate::describe::{self, Describe};
 use core::iter::FusedIterator;
 
 use nom::error::{ErrorKind, ParseError};
@@ -211,10 +213,16 @@ impl ShellErrorKind {
 
 impl fmt::Display for ShellErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.description())?;
-        match self {
-            Self::InvalidJson(detail) => write!(f, ": {detail}"),
-            _ => Ok(()),
+        describe::display(self, f)
+    }
+}
+
+impl Describe for ShellErrorKind {
+    fn describe(&self, out: &mut dyn FnMut(&str)) {
+        out(self.description());
+        if let Self::InvalidJson(detail) = self {
+            out(": ");
+            out(detail.description());
         }
     }
 }
@@ -231,7 +239,15 @@ pub struct ShellError {
 
 impl fmt::Display for ShellError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at column {}", self.kind, self.column)
+        describe::display(self, f)
+    }
+}
+
+impl Describe for ShellError {
+    fn describe(&self, out: &mut dyn FnMut(&str)) {
+        self.kind.describe(out);
+        out(" at column ");
+        describe::decimal(self.column as u64, out);
     }
 }
 

@@ -1,6 +1,11 @@
 //! `Client`: the sans-IO QMP client session, with its framer and output buffer, for a
 //! JS transport to drive.
 
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use qmp_core::describe::Describe;
 use qmp_core::encode::Text;
 use qmp_core::frame::{Frame, Framer};
 use qmp_core::json::{JsonStr, RawJson};
@@ -190,8 +195,8 @@ impl Client {
     }
 }
 
-fn client_error<E: core::fmt::Display>(e: ClientError<E>) -> JsValue {
-    error::client(&e, matches!(e, ClientError::Busy))
+fn client_error<E: Describe>(e: ClientError<E>) -> JsValue {
+    error::client(&error::text(&e), matches!(e, ClientError::Busy))
 }
 
 // The outcome objects of `push` (the table on [`Client`]), each made by one JS call that

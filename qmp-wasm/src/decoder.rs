@@ -1,5 +1,9 @@
 //! `Decoder`: websocket bytes in, QMP messages out, in batches.
 
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
 use qmp_core::frame::{Frame, FrameError, Framer};
 use qmp_core::json::{JsonStr, RawJson};
 use qmp_core::message::{ErrorClass, Message};

@@ -1,6 +1,9 @@
 //! Command encoding: `encodeCommand` (a name and arguments) and `encodeLine` (the human
 //! command syntax), each giving the bytes to send.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use qmp_core::encode::{self, Id};
 use qmp_core::json::{Kind, RawJson};
 use qmp_core::shell::ShellCommand;
@@ -20,17 +23,17 @@ pub(crate) fn arguments_text(arguments: &JsValue) -> Result<Option<String>, JsVa
         Some(text) => text,
         None => js::stringify(arguments)?
             .as_string()
-            .ok_or_else(|| error::arguments(&"arguments cannot be written as JSON", None))?,
+            .ok_or_else(|| error::arguments("arguments cannot be written as JSON", None))?,
     };
     Ok(Some(text))
 }
 
 /// Check arguments' JSON text: one JSON object.
 pub(crate) fn arguments_json(text: &str) -> Result<RawJson<'_>, JsValue> {
-    let json =
-        RawJson::parse(text.trim().as_bytes()).map_err(|e| error::arguments(&e, Some(e.offset)))?;
+    let json = RawJson::parse(text.trim().as_bytes())
+        .map_err(|e| error::arguments(&error::text(&e), Some(e.offset)))?;
     if json.kind() != Kind::Object {
-        return Err(error::arguments(&"arguments must be a JSON object", None));
+        return Err(error::arguments("arguments must be a JSON object", None));
     }
     Ok(json)
 }
@@ -42,7 +45,8 @@ fn id_json(id: &JsValue) -> Result<Option<IdValue>, JsValue> {
         return Ok(None);
     }
     if let Some(n) = id.as_f64() {
-        if n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_991.0 {
+        // A safe integer: within 2^53 - 1, and whole (`fract` is std's, not core's).
+        if n.abs() <= 9_007_199_254_740_991.0 && n == n as i64 as f64 {
             return Ok(Some(IdValue::Int(n as i64)));
         }
     }
@@ -51,7 +55,7 @@ fn id_json(id: &JsValue) -> Result<Option<IdValue>, JsValue> {
     }
     let text = js::stringify(id)?
         .as_string()
-        .ok_or_else(|| error::arguments(&"the id cannot be written as JSON", None))?;
+        .ok_or_else(|| error::arguments("the id cannot be written as JSON", None))?;
     Ok(Some(IdValue::Json(text)))
 }
 
@@ -68,7 +72,7 @@ impl IdValue {
             Self::Str(s) => Id::Str(s),
             Self::Json(text) => Id::Raw(
                 RawJson::parse(text.as_bytes())
-                    .map_err(|e| error::arguments(&e, Some(e.offset)))?,
+                    .map_err(|e| error::arguments(&error::text(&e), Some(e.offset)))?,
             ),
         })
     }
@@ -96,7 +100,7 @@ pub fn encode_command(
     } else {
         encode::command(sink, name, arguments, id)
     };
-    written.map_err(|e| error::arguments(&e, None))?;
+    written.map_err(|e| error::arguments(&error::text(&e), None))?;
     Ok(out)
 }
 
@@ -115,6 +119,6 @@ pub fn encode_line(line: &str, id: JsValue, oob: Option<bool>) -> Result<Vec<u8>
     } else {
         command.encode(sink, id)
     };
-    written.map_err(|e| error::arguments(&e, None))?;
+    written.map_err(|e| error::arguments(&error::text(&e), None))?;
     Ok(out)
 }

@@ -12,9 +12,14 @@
 //! `FramingError` and `NotQmpError` are handed back among the messages rather than
 //! thrown, and carry no V8 stack trace. Errors of the peer (QMP error replies) are not
 //! JS errors here: they are messages.
+//!
+//! Messages are the errors' `Display` texts, written through
+//! [`Describe`] rather than `core::fmt`, which would cost
+//! about 8 KB of the `.wasm`: nothing in this crate formats with `core::fmt`.
 
-use core::fmt::Display;
+use alloc::string::String;
 
+use qmp_core::describe::Describe;
 use qmp_core::frame::FrameError;
 use qmp_core::message::MessageError;
 use qmp_core::shell::ShellError;
@@ -22,10 +27,19 @@ use wasm_bindgen::prelude::*;
 
 use crate::js;
 
+/// The text of `value`, as its `Display` would write it. Not inlined, so each error
+/// type's text is written by one copy of its code.
+#[inline(never)]
+pub(crate) fn text(value: &dyn Describe) -> String {
+    let mut text = String::new();
+    value.describe(&mut |piece| text.push_str(piece));
+    text
+}
+
 /// A JS `Error` named `name` with `message`, carrying `props`: for the errors thrown at
 /// a caller, which are rare, so each property crosses on its own.
-fn js_error(name: &str, message: &dyn Display, props: &[(&str, JsValue)]) -> JsValue {
-    let error: JsValue = js::JsError::new(&message.to_string()).into();
+fn js_error(name: &str, message: &str, props: &[(&str, JsValue)]) -> JsValue {
+    let error: JsValue = js::JsError::new(message).into();
     js::set(&error, "name", &JsValue::from_str(name));
     for (key, value) in props {
         js::set(&error, key, value);
@@ -87,7 +101,7 @@ fn number(n: u64) -> JsValue {
 /// A framer's report of dropped bytes.
 pub fn framing(error: &FrameError) -> JsValue {
     framing_error(
-        &error.to_string(),
+        &text(error),
         error.start() as f64,
         error.skipped() as f64,
         matches!(error, FrameError::TooLarge { .. }),
@@ -97,39 +111,35 @@ pub fn framing(error: &FrameError) -> JsValue {
 
 /// Valid JSON that is not a QMP message.
 pub fn not_qmp(error: &MessageError) -> JsValue {
-    not_qmp_error(
-        &error.to_string(),
-        error.offset as f64,
-        &error.kind.to_string(),
-    )
+    not_qmp_error(&text(error), error.offset as f64, &text(&error.kind))
 }
 
 /// A command line that does not parse.
 pub fn shell(error: &ShellError) -> JsValue {
     js_error(
         "ShellSyntaxError",
-        error,
+        &text(error),
         &[
             ("column", number(error.column as u64)),
-            ("reason", error.kind.to_string().into()),
+            ("reason", text(&error.kind).into()),
         ],
     )
 }
 
 /// Arguments or an id that cannot be sent.
-pub fn arguments(message: &dyn Display, offset: Option<u64>) -> JsValue {
+pub fn arguments(message: &str, offset: Option<u64>) -> JsValue {
     js_error(
         "ArgumentsError",
         message,
         &[
             ("offset", offset.map_or(JsValue::UNDEFINED, number)),
-            ("reason", message.to_string().into()),
+            ("reason", message.into()),
         ],
     )
 }
 
 /// A client call refused: `busy` (flow control) or `misuse` (the caller's timing).
-pub fn client(message: &dyn Display, busy: bool) -> JsValue {
+pub fn client(message: &str, busy: bool) -> JsValue {
     let reason = if busy { "busy" } else { "misuse" };
     js_error("ClientError", message, &[("reason", reason.into())])
 }

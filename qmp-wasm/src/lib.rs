@@ -18,8 +18,13 @@
 //!
 //! Everything is usable from Rust too (the crate is also an `rlib`), which is how the
 //! `wasm-bindgen-test` suites in `tests/` drive it.
+#![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
 
 mod client;
 mod decoder;
@@ -32,6 +37,16 @@ pub use client::Client;
 pub use decoder::{memory, record, Decoder};
 pub use encode::{encode_command, encode_line};
 pub use qmp_core;
+
+/// Without `std` (the npm package's build), a panic traps at once: nothing is formatted.
+/// The same as a panic with `std` and `panic = "abort"` seen from JS (a
+/// `WebAssembly.RuntimeError`), without the code that would format a message nobody
+/// reads.
+#[cfg(all(not(feature = "std"), target_arch = "wasm32"))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    core::arch::wasm32::unreachable()
+}
 
 // The allocator of the .wasm: talc rather than std's dlmalloc, 6.2 KB smaller after
 // wasm-opt. Single-threaded wasm only (talc's cell is not a lock).

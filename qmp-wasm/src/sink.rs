@@ -1,5 +1,6 @@
 //! A growable byte buffer as an encoder sink.
 
+use alloc::vec::Vec;
 use core::convert::Infallible;
 
 use qmp_core::encode::Sink;

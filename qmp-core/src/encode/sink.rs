@@ -4,6 +4,8 @@
 
 use core::fmt;
 
+use crate::describe::Describe;
+
 /// A [`SliceSink`] or `heapless::Vec` has no room left for a write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct BufferFull;
@@ -11,6 +13,12 @@ pub struct BufferFull;
 impl fmt::Display for BufferFull {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("buffer full")
+    }
+}
+
+impl Describe for BufferFull {
+    fn describe(&self, out: &mut dyn FnMut(&str)) {
+        out("buffer full");
     }
 }
 

@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use crate::describe::{self, Describe};
+
 use heapless::Vec;
 
 use crate::encode::{self, EncodeError, Id, Payload, Sink, Text};
@@ -56,15 +58,28 @@ pub enum ClientState {
     Closed,
 }
 
-impl fmt::Display for ClientState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl ClientState {
+    /// A short static description (also what `Display` writes).
+    pub const fn description(self) -> &'static str {
+        match self {
             Self::AwaitingGreeting => "awaiting the greeting",
             Self::Greeted { .. } => "greeted, not negotiated",
             Self::Negotiating { .. } => "negotiating",
             Self::Ready { .. } => "ready",
             Self::Closed => "closed",
-        })
+        }
+    }
+}
+
+impl fmt::Display for ClientState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())
+    }
+}
+
+impl Describe for ClientState {
+    fn describe(&self, out: &mut dyn FnMut(&str)) {
+        out(self.description());
     }
 }
 
@@ -202,9 +217,25 @@ pub enum ClientError<E> {
 impl<E: fmt::Display> fmt::Display for ClientError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Busy => f.write_str("too many commands pending: wait for a reply"),
+            Self::Busy => f.write_str(BUSY),
             Self::Misuse(m) => fmt::Display::fmt(m, f),
-            Self::Encode(e) => write!(f, "cannot write the command: {e}"),
+            Self::Encode(e) => write!(f, "{CANNOT_WRITE}{e}"),
+        }
+    }
+}
+
+const BUSY: &str = "too many commands pending: wait for a reply";
+const CANNOT_WRITE: &str = "cannot write the command: ";
+
+impl<E: Describe> Describe for ClientError<E> {
+    fn describe(&self, out: &mut dyn FnMut(&str)) {
+        match self {
+            Self::Busy => out(BUSY),
+            Self::Misuse(m) => m.describe(out),
+            Self::Encode(e) => {
+                out(CANNOT_WRITE);
+                e.describe(out);
+            }
         }
     }
 }
@@ -237,20 +268,27 @@ pub enum ClientMisuse {
 
 impl fmt::Display for ClientMisuse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::CannotNegotiate(state) => {
-                write!(
-                    f,
-                    "negotiation needs a greeting and no negotiation yet (state: {state})"
-                )
+        describe::display(self, f)
+    }
+}
+
+impl Describe for ClientMisuse {
+    fn describe(&self, out: &mut dyn FnMut(&str)) {
+        let (what, state) = match *self {
+            Self::CannotNegotiate(state) => (
+                "negotiation needs a greeting and no negotiation yet (state: ",
+                state,
+            ),
+            Self::NotReady(state) => ("commands need a negotiated session (state: ", state),
+            Self::OobNotEnabled => return out("out-of-band commands need the oob capability"),
+            Self::OobNotAllowed => {
+                return out("this command does not allow out-of-band execution");
             }
-            Self::NotReady(state) => {
-                write!(f, "commands need a negotiated session (state: {state})")
-            }
-            Self::OobNotEnabled => f.write_str("out-of-band commands need the oob capability"),
-            Self::OobNotAllowed => f.write_str("this command does not allow out-of-band execution"),
-            Self::Closed => f.write_str("the connection is closed"),
-        }
+            Self::Closed => return out("the connection is closed"),
+        };
+        out(what);
+        out(state.description());
+        out(")");
     }
 }
 

@@ -5,7 +5,7 @@ use js_sys::{JsString, Reflect};
 use qmp_core::encode::EmptyObject;
 use qmp_core::frame::Framer;
 use qmp_core::json::RawJson;
-use qmp_core::message::{Timestamp, Version};
+use qmp_core::message::{Message, Timestamp, Version};
 use qmp_core::schema::commands::QmpCapability;
 use qmp_core::session::{handler_fn, Server};
 use qmp_wasm::{encode_command, encode_line, record, Client, Decoder};
@@ -21,6 +21,7 @@ const VNC: &[u8] = include_bytes!("../../../testdata/captures/vnc_events.rx.bin"
 #[derive(Debug, PartialEq)]
 struct Item {
     kind: f64,
+    /// The message's text; for faults, the error's `message`.
     text: String,
     name: Option<String>,
     id: Option<String>,
@@ -55,7 +56,7 @@ fn take(decoder: &mut Decoder, out: &mut Vec<Item>) {
             let skipped = prop(error, "skipped").as_f64().unwrap_or(-1.0);
             out.push(Item {
                 kind,
-                text: String::new(),
+                text: prop(error, "message").as_string().unwrap(),
                 name: None,
                 id: None,
                 payload: None,
@@ -197,6 +198,27 @@ fn garbage_is_an_error_with_offsets_and_the_decoder_goes_on() {
     assert!(faults[0].2 > 0.0);
     assert_eq!(faults[1].0, "FramingError");
     assert_eq!(faults[2].0, "NotQmpError");
+    // The messages are qmp-core's error texts, word for word (written without core::fmt
+    // in the .wasm; with Display here).
+    let mut expected = Vec::new();
+    Framer::new([0u8; 256]).feed(input, |item| match item {
+        Ok(frame) => {
+            if let Err(e) = Message::parse(frame) {
+                expected.push(e.to_string());
+            }
+        }
+        Err(e) => expected.push(e.to_string()),
+    });
+    let messages: Vec<_> = items
+        .iter()
+        .filter(|i| i.fault.is_some())
+        .map(|i| i.text.clone())
+        .collect();
+    assert_eq!(messages, expected);
+    assert_eq!(
+        messages[2], "QMP message is not a JSON object at byte 78",
+        "{messages:?}"
+    );
     let returns: Vec<_> = items
         .iter()
         .filter(|i| i.kind == record::KIND_RETURN)
@@ -272,7 +294,8 @@ fn commands_encode_from_objects_text_and_lines() {
     assert_eq!(prop(&error, "name"), "ArgumentsError");
     let error = encode_command("x", "{\"a\": tru}".into(), JsValue::UNDEFINED, None).unwrap_err();
     assert_eq!(prop(&error, "name"), "ArgumentsError");
-    assert!(prop(&error, "offset").as_f64().is_some());
+    assert_eq!(prop(&error, "offset"), 9);
+    assert_eq!(prop(&error, "message"), "invalid literal at byte 9");
 
     assert_eq!(
         string(
@@ -288,6 +311,11 @@ fn commands_encode_from_objects_text_and_lines() {
     let error = encode_line("device_del id=net0 id=net1", JsValue::UNDEFINED, None).unwrap_err();
     assert_eq!(prop(&error, "name"), "ShellSyntaxError");
     assert_eq!(prop(&error, "column"), 19);
+    assert_eq!(prop(&error, "reason"), "the same key is given twice");
+    assert_eq!(
+        prop(&error, "message"),
+        "the same key is given twice at column 19"
+    );
     assert!(error.is_instance_of::<js_sys::Error>());
 }
 
@@ -396,4 +424,8 @@ fn client_drives_a_session() {
         .unwrap_err();
     assert_eq!(prop(&error, "name"), "ClientError");
     assert_eq!(prop(&error, "reason"), "misuse");
+    assert_eq!(
+        prop(&error, "message"),
+        "commands need a negotiated session (state: closed)"
+    );
 }
