@@ -1414,3 +1414,28 @@ fn parsed_messages_encode_back_to_the_same_message() {
         assert_eq!(enc(|s| encode_message(s, &again)), out);
     }
 }
+
+/// Bytes that are not UTF-8 cannot come from validated JSON; if they reach the compactor
+/// anyway, each bad sequence inside a string becomes one U+FFFD escape (as QEMU writes bad
+/// UTF-8), and outside a string it is dropped.
+#[test]
+fn compactor_replaces_bytes_that_are_not_utf8() {
+    for (input, expected) in [
+        (&b"{\"a\": \"x\xFFy\"}"[..], r#"{"a":"x\uFFFDy"}"#),
+        (b"[\"\xC3\", 1 \xFF]", r#"["\uFFFD",1]"#),
+        (b"\"\xE2\x82", r#""\uFFFD"#),
+        (
+            b"\"\xE2\x82\xAC \xF0\x9F\x98\x80\"",
+            r#""\u20AC \uD83D\uDE00""#,
+        ),
+    ] {
+        let mut buf = [0u8; 64];
+        let mut sink = SliceSink::new(&mut buf);
+        write::raw(&mut sink, input).unwrap();
+        assert_eq!(
+            core::str::from_utf8(sink.written()).unwrap(),
+            expected,
+            "{input:?}"
+        );
+    }
+}

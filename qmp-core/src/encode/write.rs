@@ -161,18 +161,26 @@ struct Compactor {
 }
 
 impl Compactor {
-    fn walk<S: Sink + ?Sized>(&mut self, sink: &mut S, bytes: &[u8]) -> Result<(), S::Error> {
-        for chunk in bytes.utf8_chunks() {
-            self.walk_str(sink, chunk.valid())?;
-            if !chunk.invalid().is_empty() {
-                // Impossible in validated JSON; written as QEMU writes bad UTF-8.
-                self.escaped = false;
-                if self.in_string {
-                    sink.write(unicode_escape(0xFFFD).as_bytes())?;
-                }
+    // `from_utf8` rather than `utf8_chunks`, whose iterator is 0.5 KB more code in
+    // images that link `from_utf8` anyway.
+    fn walk<S: Sink + ?Sized>(&mut self, sink: &mut S, mut bytes: &[u8]) -> Result<(), S::Error> {
+        loop {
+            let error = match core::str::from_utf8(bytes) {
+                Ok(s) => return self.walk_str(sink, s),
+                Err(error) => error,
+            };
+            let (valid, rest) = bytes
+                .split_at_checked(error.valid_up_to())
+                .unwrap_or_default();
+            self.walk_str(sink, core::str::from_utf8(valid).unwrap_or_default())?;
+            // Impossible in validated JSON; written as QEMU writes bad UTF-8.
+            self.escaped = false;
+            if self.in_string {
+                sink.write(unicode_escape(0xFFFD).as_bytes())?;
             }
+            let bad = error.error_len().map_or(rest.len(), usize::from);
+            bytes = rest.get(bad..).unwrap_or_default();
         }
-        Ok(())
     }
 
     fn walk_str<S: Sink + ?Sized>(&mut self, sink: &mut S, s: &str) -> Result<(), S::Error> {
