@@ -30,7 +30,7 @@ pub(crate) fn arguments_text(arguments: &JsValue) -> Result<Option<String>, JsVa
 
 /// Check arguments' JSON text: one JSON object.
 pub(crate) fn arguments_json(text: &str) -> Result<RawJson<'_>, JsValue> {
-    let json = RawJson::parse(text.trim().as_bytes())
+    let json = RawJson::parse(text.as_bytes())
         .map_err(|e| error::arguments(&error::text(&e), Some(e.offset)))?;
     if json.kind() != Kind::Object {
         return Err(error::arguments("arguments must be a JSON object", None));

@@ -296,6 +296,10 @@ fn commands_encode_from_objects_text_and_lines() {
     assert_eq!(prop(&error, "name"), "ArgumentsError");
     assert_eq!(prop(&error, "offset"), 9);
     assert_eq!(prop(&error, "message"), "invalid literal at byte 9");
+    // Offsets count from the start of the text as given, whitespace included.
+    let error =
+        encode_command("x", "\n  {\"a\": tru}".into(), JsValue::UNDEFINED, None).unwrap_err();
+    assert_eq!(prop(&error, "offset"), 12);
 
     assert_eq!(
         string(
