@@ -143,7 +143,7 @@
 use core::fmt;
 use core::iter::FusedIterator;
 
-use crate::encode::{self, BufferFull, EncodeError, Id, Ser, Sink, SliceSink, Text};
+use crate::encode::{self, BufferFull, EncodeError, Id, Sink, SliceSink, Text};
 use crate::json::RawJson;
 use crate::scan::ScanErrorKind;
 
@@ -371,16 +371,18 @@ impl<'a> ShellCommand<'a> {
                 return Ok(command);
             }
             let (argument, next) = argument(line, start)?;
+            // Earlier keys are not related to each other, so the first related to this
+            // one is the only one, and says which error it is.
             let key = argument.key;
             for earlier in command.arguments().take_while(|a| a.column < start) {
-                let kind = if earlier.key == key {
-                    ShellErrorKind::DuplicateKey
-                } else if within(key, earlier.key) || within(earlier.key, key) {
-                    ShellErrorKind::ValueAndObject
-                } else {
-                    continue;
-                };
-                return Err(error(kind, start));
+                if within(key, earlier.key) || within(earlier.key, key) {
+                    let kind = if earlier.key == key {
+                        ShellErrorKind::DuplicateKey
+                    } else {
+                        ShellErrorKind::ValueAndObject
+                    };
+                    return Err(error(kind, start));
+                }
             }
             at = next;
         }
@@ -454,8 +456,8 @@ impl<'a> ShellCommand<'a> {
         if let Some(id) = id {
             put(sink, b",\"id\":")?;
             match id {
-                Id::U64(v) => encode::value(&mut *sink, Ser(v))?,
-                Id::I64(v) => encode::value(&mut *sink, Ser(v))?,
+                Id::U64(v) => put_integer(sink, v, false)?,
+                Id::I64(v) => put_integer(sink, v.unsigned_abs(), v < 0)?,
                 Id::Str(s) => encode::value(&mut *sink, Text::Str(s))?,
                 Id::Raw(raw) => encode::value(&mut *sink, raw)?,
             }
@@ -463,105 +465,90 @@ impl<'a> ShellCommand<'a> {
         put(sink, b"}")
     }
 
-    /// `,"arguments":{…}`. Each open object is a [`Level`] on a fixed stack (one per
-    /// key segment at most); its members are found by scanning the line from where the
-    /// last one was.
+    /// `,"arguments":{…}`, walking the tree of dotted keys depth first without a stack:
+    /// the open object is known by its key path, its next member is found by scanning
+    /// the line from where the last one was, and on closing it the scan of its parent
+    /// (the path without its last segment) goes on after the argument that opened it.
     fn write_arguments<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<(), EncodeError<S::Error>> {
-        let mut stack = [Level {
-            path: "",
-            rest: self.args,
-        }; MAX_KEY_SEGMENTS];
-        let mut depth = 1usize;
-        // Whether the innermost open object has no member yet.
+        // The open object's key path (empty for `arguments` itself), where its next
+        // member is looked for, and whether it has no member yet.
+        let mut path = "";
+        let mut rest = self.args;
         let mut first = true;
         put(sink, b",\"arguments\":{")?;
-        while let Some(top) = depth.checked_sub(1) {
-            let Some(level) = stack.get_mut(top) else {
-                break;
-            };
-            let Some(member) = self.next_member(level) else {
+        loop {
+            let Some(member) = self.next_member(path, rest) else {
                 put(sink, b"}")?;
-                depth = top;
+                if path.is_empty() {
+                    return Ok(());
+                }
+                rest = self.first_within(path).1;
+                let parent = path.bytes().rposition(|b| b == b'.').unwrap_or(0);
+                path = path.get(..parent).unwrap_or_default();
                 first = false;
                 continue;
             };
             if !first {
                 put(sink, b",")?;
             }
-            first = false;
             encode::value(&mut *sink, Text::Str(member.name))?;
             match member.value {
                 Some(value) => {
                     put(sink, b":")?;
                     value.write(sink)?;
+                    rest = member.next;
+                    first = false;
                 }
                 None => {
                     put(sink, b":{")?;
-                    match stack.get_mut(depth) {
-                        Some(slot) => {
-                            *slot = Level {
-                                path: member.path,
-                                rest: member.from,
-                            };
-                            depth += 1;
-                            first = true;
-                        }
-                        // Unreachable: parsing refused keys with more segments than
-                        // there are levels. Closing keeps the output valid JSON.
-                        None => put(sink, b"}")?,
-                    }
+                    path = member.path;
+                    rest = member.column;
+                    first = true;
                 }
             }
         }
-        Ok(())
     }
 
-    /// The next member of the object at `level` that has not been written yet, moving
-    /// `level.rest` past it: the first argument from there inside `level.path` whose
-    /// member name no earlier argument used.
-    fn next_member(&self, level: &mut Level<'a>) -> Option<Member<'a>> {
+    /// The next member of the object at `path` not written yet, from the argument at
+    /// `rest` on: the first argument there inside `path` whose member no earlier
+    /// argument named.
+    fn next_member(&self, path: &str, rest: usize) -> Option<Member<'a>> {
         let mut args = ShellArguments {
             line: self.line,
-            at: level.rest,
+            at: rest,
         };
         while let Some(arg) = args.next() {
-            let Some(tail) = below(arg.key, level.path) else {
+            let Some(tail) = below(arg.key, path) else {
                 continue;
             };
             let (name, more) = split_at_dot(tail);
-            let value = match more {
-                Some(_) => None,
-                None => Some(arg.value),
-            };
             let path_len = arg.key.len() - tail.len() + name.len();
-            let path = arg.key.get(..path_len).unwrap_or(arg.key);
-            let written = self
-                .arguments()
-                .take_while(|earlier| earlier.column < arg.column)
-                .any(|earlier| within(earlier.key, path));
-            if written {
+            let member_path = arg.key.get(..path_len).unwrap_or(arg.key);
+            if self.first_within(member_path).0 < arg.column {
                 continue;
             }
-            level.rest = args.at;
             return Some(Member {
                 name,
-                path,
-                value,
-                from: arg.column,
+                path: member_path,
+                value: more.is_none().then_some(arg.value),
+                column: arg.column,
+                next: args.at,
             });
         }
-        level.rest = self.line.len();
         None
     }
-}
 
-/// An object being written.
-#[derive(Clone, Copy)]
-struct Level<'a> {
-    /// The object's key path (`a.b`); empty for `arguments` itself.
-    path: &'a str,
-    /// Where the argument after the last member written starts in the line.
-    rest: usize,
+    /// Where the first argument that is `path` or inside it starts, and where the line
+    /// goes on after it (the end of the line for both without one).
+    fn first_within(&self, path: &str) -> (usize, usize) {
+        let mut args = self.arguments();
+        while let Some(arg) = args.next() {
+            if within(arg.key, path) {
+                return (arg.column, args.at);
+            }
+        }
+        (self.line.len(), self.line.len())
+    }
 }
 
 /// A member to write, from its first argument.
@@ -573,7 +560,34 @@ struct Member<'a> {
     /// The value, or `None` for an object.
     value: Option<ShellValue<'a>>,
     /// Where the argument starts in the line, and so the object's members.
-    from: usize,
+    column: usize,
+    /// Where the line goes on after the argument.
+    next: usize,
+}
+
+/// The digits of `magnitude`, after a `-` if `negative`.
+fn put_integer<S: Sink + ?Sized>(
+    sink: &mut S,
+    mut magnitude: u64,
+    negative: bool,
+) -> Result<(), EncodeError<S::Error>> {
+    // 20 digits at most, and the sign.
+    let mut text = [b'-'; 21];
+    let mut start = text.len();
+    loop {
+        start -= 1;
+        if let Some(digit) = text.get_mut(start) {
+            *digit = b'0' + (magnitude % 10) as u8;
+        }
+        magnitude /= 10;
+        if magnitude == 0 {
+            break;
+        }
+    }
+    if negative {
+        start -= 1;
+    }
+    put(sink, text.get(start..).unwrap_or_default())
 }
 
 /// `bytes` into `sink`: one out-of-line copy of the sink's write for all the shell's
@@ -585,10 +599,8 @@ fn put<S: Sink + ?Sized>(sink: &mut S, bytes: &[u8]) -> Result<(), EncodeError<S
 
 /// `key` up to its first dot, and what follows that dot (`None` without one).
 fn split_at_dot(key: &str) -> (&str, Option<&str>) {
-    match key.bytes().position(|b| b == b'.') {
-        Some(dot) => (key.get(..dot).unwrap_or(key), key.get(dot + 1..)),
-        None => (key, None),
-    }
+    let dot = skip(key.as_bytes(), 0, |b| b != b'.');
+    (key.get(..dot).unwrap_or(key), key.get(dot + 1..))
 }
 
 /// What follows `path` and a dot in `key`, if `key` is strictly inside the object at
