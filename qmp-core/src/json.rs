@@ -314,8 +314,8 @@ pub(crate) fn finite_as_f64(number: &[u8]) -> bool {
     let mut point: i64 = 0;
     let mut first = None;
     let mut fraction = false;
-    // `Some(negative)` once in the exponent, and its magnitude (saturating: far beyond
-    // any threshold below).
+    // `Some(negative)` once in the exponent, and its magnitude, capped far beyond any
+    // threshold below (a capped multiply is a 64-bit one; a checked one, 128-bit).
     let mut exponent = None;
     let mut magnitude: i64 = 0;
     for (i, &b) in number.iter().enumerate() {
@@ -326,7 +326,7 @@ pub(crate) fn finite_as_f64(number: &[u8]) -> bool {
             (b'.', _) => fraction = true,
             (_, Some(_)) => {
                 let digit = i64::from(b.wrapping_sub(b'0'));
-                magnitude = magnitude.saturating_mul(10).saturating_add(digit);
+                magnitude = (magnitude * 10 + digit).min(1 << 59);
             }
             (b'0', None) if first.is_none() => point -= i64::from(fraction),
             _ => {

@@ -361,7 +361,7 @@ impl<'a> ShellCommand<'a> {
         }
         let command = Self {
             line,
-            name: line.get(start..end).unwrap_or_default(),
+            name: slice(line, start, end),
             args: end,
         };
         let mut at = end;
@@ -484,7 +484,7 @@ impl<'a> ShellCommand<'a> {
                 }
                 rest = self.first_within(path).1;
                 let parent = path.bytes().rposition(|b| b == b'.').unwrap_or(0);
-                path = path.get(..parent).unwrap_or_default();
+                path = slice(path, 0, parent);
                 first = false;
                 continue;
             };
@@ -523,7 +523,7 @@ impl<'a> ShellCommand<'a> {
             };
             let (name, more) = split_at_dot(tail);
             let path_len = arg.key.len() - tail.len() + name.len();
-            let member_path = arg.key.get(..path_len).unwrap_or(arg.key);
+            let member_path = slice(arg.key, 0, path_len);
             if self.first_within(member_path).0 < arg.column {
                 continue;
             }
@@ -600,7 +600,8 @@ fn put<S: Sink + ?Sized>(sink: &mut S, bytes: &[u8]) -> Result<(), EncodeError<S
 /// `key` up to its first dot, and what follows that dot (`None` without one).
 fn split_at_dot(key: &str) -> (&str, Option<&str>) {
     let dot = skip(key.as_bytes(), 0, |b| b != b'.');
-    (key.get(..dot).unwrap_or(key), key.get(dot + 1..))
+    let after = (dot < key.len()).then(|| slice(key, dot + 1, key.len()));
+    (slice(key, 0, dot), after)
 }
 
 /// What follows `path` and a dot in `key`, if `key` is strictly inside the object at
@@ -621,6 +622,13 @@ fn within(key: &str, path: &str) -> bool {
 // ---------------------------------------------------------------------------------
 // The grammar: positions are byte offsets into the line, always at ASCII bytes or its
 // ends, so every slice of it is at character boundaries (`get` never fails).
+
+/// `text` from byte `from` to byte `to`, which are character boundaries wherever this is
+/// used (empty otherwise): one out-of-line copy of the boundary checks.
+#[inline(never)]
+fn slice(text: &str, from: usize, to: usize) -> &str {
+    text.get(from..to).unwrap_or_default()
+}
 
 const fn error(kind: ShellErrorKind, column: usize) -> ShellError {
     ShellError { kind, column }
@@ -675,13 +683,13 @@ fn argument(line: &str, start: usize) -> Result<(ShellArgument<'_>, usize), Shel
     if stop != Some(b'=') {
         return Err(error(ShellErrorKind::MissingEquals, start));
     }
-    let key = line.get(start..at).unwrap_or_default();
+    let key = slice(line, start, at);
     let from = at + 1;
     let (value, end) = match bytes.get(from) {
         Some(b'{' | b'[' | b'"') => json_value(line, from)?,
         _ => {
             let end = skip(bytes, from, |b| !is_blank(b));
-            (plain(line.get(from..end).unwrap_or_default()), end)
+            (plain(slice(line, from, end)), end)
         }
     };
     let argument = ShellArgument {
@@ -700,52 +708,42 @@ fn argument(line: &str, start: usize) -> Result<(ShellArgument<'_>, usize), Shel
 fn json_value(line: &str, from: usize) -> Result<(ShellValue<'_>, usize), ShellError> {
     let bytes = line.as_bytes();
     let mut depth = 0usize;
-    // The opening quote of the string being read, and whether a backslash came last.
-    let mut string: Option<usize> = None;
+    // Where the string being read opened, and whether a backslash came last in it.
+    let mut quote = None;
     let mut escaped = false;
     let mut end = from;
-    let end = loop {
-        let Some(&b) = bytes.get(end) else {
-            if let Some(quote) = string {
-                return Err(error(ShellErrorKind::UnterminatedQuote, quote));
-            }
-            break end;
-        };
+    while let Some(&b) = bytes.get(end) {
         end += 1;
-        if string.is_some() {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                string = None;
-                if depth == 0 {
-                    break end;
-                }
+        if quote.is_some() {
+            if !escaped && b == b'"' {
+                quote = None;
             }
-        } else if b == b'"' {
-            string = Some(end - 1);
-        } else if b == b'{' || b == b'[' {
-            depth += 1;
-        } else if b == b'}' || b == b']' {
-            depth = depth.saturating_sub(1);
-            if depth == 0 {
-                break end;
+            escaped = !escaped && b == b'\\';
+        } else {
+            match b {
+                b'"' => quote = Some(end - 1),
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => depth = depth.saturating_sub(1),
+                _ => {}
             }
         }
-    };
-    let text = line.get(from..end).unwrap_or_default();
-    let json = RawJson::parse(text.as_bytes()).map_err(|e| {
-        let offset = usize::try_from(e.offset).unwrap_or(usize::MAX);
-        error(
-            ShellErrorKind::InvalidJson(e.kind),
-            from.saturating_add(offset).min(line.len()),
-        )
-    })?;
+        if quote.is_none() && depth == 0 {
+            break;
+        }
+    }
+    if let Some(quote) = quote {
+        return Err(error(ShellErrorKind::UnterminatedQuote, quote));
+    }
+    // Valid, it closed at `end`: no whitespace around it.
+    let text = slice(line, from, end).as_bytes();
+    if let Err(e) = crate::scan::validate(text) {
+        let column = from.saturating_add(usize::try_from(e.offset).unwrap_or(usize::MAX));
+        return Err(error(ShellErrorKind::InvalidJson(e.kind), column));
+    }
     if bytes.get(end).is_some_and(|&b| !is_blank(b)) {
         return Err(error(ShellErrorKind::TrailingGarbage, end));
     }
-    Ok((ShellValue::Json(json), end))
+    Ok((ShellValue::Json(RawJson::trusted(text)), end))
 }
 
 /// What a plain (unquoted, non-JSON) value means.
