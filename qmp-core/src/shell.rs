@@ -319,6 +319,8 @@ pub struct ShellArguments<'a> {
 impl<'a> Iterator for ShellArguments<'a> {
     type Item = ShellArgument<'a>;
 
+    // Out of line: the shell walks its arguments in four places.
+    #[inline(never)]
     fn next(&mut self) -> Option<Self::Item> {
         // At the end of the line this is an error (an empty key). Only a checked line
         // reaches here, so that is the only error there is.
@@ -375,7 +377,7 @@ impl<'a> ShellCommand<'a> {
             // one is the only one, and says which error it is.
             let key = argument.key;
             for earlier in command.arguments().take_while(|a| a.column < start) {
-                if within(key, earlier.key) || within(earlier.key, key) {
+                if related(key, earlier.key) {
                     let kind = if earlier.key == key {
                         ShellErrorKind::DuplicateKey
                     } else {
@@ -450,7 +452,8 @@ impl<'a> ShellCommand<'a> {
     ) -> Result<(), EncodeError<S::Error>> {
         put(sink, opening)?;
         encode::value(&mut *sink, Text::Str(self.name))?;
-        if self.arguments().next().is_some() {
+        // A checked line has arguments where it has more than whitespace after the name.
+        if skip(self.line.as_bytes(), self.args, is_blank) < self.line.len() {
             self.write_arguments(sink)?;
         }
         if let Some(id) = id {
@@ -470,12 +473,12 @@ impl<'a> ShellCommand<'a> {
     /// the line from where the last one was, and on closing it the scan of its parent
     /// (the path without its last segment) goes on after the argument that opened it.
     fn write_arguments<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<(), EncodeError<S::Error>> {
-        // The open object's key path (empty for `arguments` itself), where its next
-        // member is looked for, and whether it has no member yet.
+        // The open object's key path (empty for `arguments` itself) and where its next
+        // member is looked for; what goes before the next member: the opening of the
+        // object it is the first member of, or a comma. (Every object has members.)
         let mut path = "";
         let mut rest = self.args;
-        let mut first = true;
-        put(sink, b",\"arguments\":{")?;
+        let mut before: &[u8] = b",\"arguments\":{";
         loop {
             let Some(member) = self.next_member(path, rest) else {
                 put(sink, b"}")?;
@@ -485,25 +488,21 @@ impl<'a> ShellCommand<'a> {
                 rest = self.first_within(path).1;
                 let parent = path.bytes().rposition(|b| b == b'.').unwrap_or(0);
                 path = slice(path, 0, parent);
-                first = false;
                 continue;
             };
-            if !first {
-                put(sink, b",")?;
-            }
+            put(sink, before)?;
             encode::value(&mut *sink, Text::Str(member.name))?;
+            put(sink, b":")?;
             match member.value {
                 Some(value) => {
-                    put(sink, b":")?;
                     value.write(sink)?;
                     rest = member.next;
-                    first = false;
+                    before = b",";
                 }
                 None => {
-                    put(sink, b":{")?;
                     path = member.path;
                     rest = member.column;
-                    first = true;
+                    before = b"{";
                 }
             }
         }
@@ -611,6 +610,12 @@ fn below<'k>(key: &'k str, path: &str) -> Option<&'k str> {
         return Some(key);
     }
     key.strip_prefix(path)?.strip_prefix('.')
+}
+
+/// Whether one of two keys is the other or inside the object it names.
+fn related(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    within(long, short)
 }
 
 /// Whether `key` is `path` or inside the object at `path` (`path` not empty).
