@@ -665,14 +665,17 @@ fn argument(line: &str, start: usize) -> Result<(ShellArgument<'_>, usize), Shel
     let mut segment = start;
     let mut segments = 0;
     let stop = loop {
-        let b = bytes.get(at).copied();
-        let key_end = b.is_none_or(|b| b == b'=' || is_blank(b));
-        if key_end || b == Some(b'.') {
-            if key_end && at == start {
-                return Err(error(ShellErrorKind::EmptyKey, start));
-            }
+        // The end of the line ends the key as whitespace does.
+        let b = bytes.get(at).copied().unwrap_or(b' ');
+        let key_end = b == b'=' || is_blank(b);
+        if key_end || b == b'.' {
             if at == segment {
-                return Err(error(ShellErrorKind::EmptyKeySegment, segment));
+                let kind = if key_end && at == start {
+                    ShellErrorKind::EmptyKey
+                } else {
+                    ShellErrorKind::EmptyKeySegment
+                };
+                return Err(error(kind, segment));
             }
             if segments >= MAX_KEY_SEGMENTS {
                 return Err(error(ShellErrorKind::TooDeep, segment));
@@ -685,7 +688,7 @@ fn argument(line: &str, start: usize) -> Result<(ShellArgument<'_>, usize), Shel
         }
         at += 1;
     };
-    if stop != Some(b'=') {
+    if stop != b'=' {
         return Err(error(ShellErrorKind::MissingEquals, start));
     }
     let key = slice(line, start, at);
@@ -742,7 +745,8 @@ fn json_value(line: &str, from: usize) -> Result<(ShellValue<'_>, usize), ShellE
     // Valid, it closed at `end`: no whitespace around it.
     let text = slice(line, from, end).as_bytes();
     if let Err(e) = crate::scan::validate(text) {
-        let column = from.saturating_add(usize::try_from(e.offset).unwrap_or(usize::MAX));
+        // The offset is inside `text`, so it fits.
+        let column = from + e.offset as usize;
         return Err(error(ShellErrorKind::InvalidJson(e.kind), column));
     }
     if bytes.get(end).is_some_and(|&b| !is_blank(b)) {
