@@ -308,51 +308,52 @@ impl<'a> RawJson<'a> {
 pub(crate) fn finite_as_f64(number: &[u8]) -> bool {
     /// `2^1024 − 2^970`, all 309 digits.
     const HALFWAY: &[u8] = b"179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792";
-    let unsigned = number.strip_prefix(b"-").unwrap_or(number);
-    let (mantissa, exponent) = match unsigned.iter().position(|&b| b == b'e' || b == b'E') {
-        Some(at) => (
-            unsigned.get(..at).unwrap_or_default(),
-            unsigned.get(at + 1..).unwrap_or_default(),
-        ),
-        None => (unsigned, &b""[..]),
-    };
-    let (integer, fraction) = match mantissa.iter().position(|&b| b == b'.') {
-        Some(at) => (
-            mantissa.get(..at).unwrap_or_default(),
-            mantissa.get(at + 1..).unwrap_or_default(),
-        ),
-        None => (mantissa, &b""[..]),
-    };
-    let exponent = {
-        let (negative, digits) = match exponent {
-            [b'-', rest @ ..] => (true, rest),
-            [b'+', rest @ ..] => (false, rest),
-            rest => (false, rest),
-        };
-        // Far beyond any threshold below; saturating keeps it from wrapping.
-        let magnitude = digits.iter().fold(0i64, |acc, &d| {
-            acc.saturating_mul(10).saturating_add(i64::from(d - b'0'))
-        });
-        if negative {
-            -magnitude
-        } else {
-            magnitude
+    // One pass, in one small loop (this is only for the human syntax's numbers): `p`
+    // less the exponent is the count of digits before the point from the first nonzero
+    // digit on, less the zeros after the point before that digit.
+    let mut point: i64 = 0;
+    let mut first = None;
+    let mut fraction = false;
+    // `Some(negative)` once in the exponent, and its magnitude, capped far beyond any
+    // threshold below (a capped multiply is a 64-bit one; a checked one, 128-bit).
+    let mut exponent = None;
+    let mut magnitude: i64 = 0;
+    for (i, &b) in number.iter().enumerate() {
+        match (b, exponent) {
+            (b'e' | b'E', _) => exponent = Some(false),
+            (b'-', Some(_)) => exponent = Some(true),
+            (b'-' | b'+', _) => {}
+            (b'.', _) => fraction = true,
+            (_, Some(_)) => {
+                let digit = i64::from(b.wrapping_sub(b'0'));
+                magnitude = (magnitude * 10 + digit).min(1 << 59);
+            }
+            (b'0', None) if first.is_none() => point -= i64::from(fraction),
+            _ => {
+                first = first.or(Some(i));
+                point += i64::from(!fraction);
+            }
         }
-    };
-    let digits = || integer.iter().chain(fraction).copied();
-    let Some(leading_zeros) = digits().position(|d| d != b'0') else {
+    }
+    let Some(first) = first else {
         return true; // zero
     };
-    let point = (integer.len() as i64)
-        .saturating_sub(leading_zeros as i64)
-        .saturating_add(exponent);
+    let point = match exponent {
+        Some(true) => point.saturating_sub(magnitude),
+        _ => point.saturating_add(magnitude),
+    };
     match point.cmp(&309) {
         core::cmp::Ordering::Less => true,
         core::cmp::Ordering::Greater => false,
         core::cmp::Ordering::Equal => {
-            let mut significant = digits().skip(leading_zeros);
+            let mut significant = number
+                .get(first..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|&&b| b != b'e' && b != b'E')
+                .filter(|&&b| b != b'.');
             for &h in HALFWAY {
-                let d = significant.next().unwrap_or(b'0');
+                let d = significant.next().copied().unwrap_or(b'0');
                 if d != h {
                     return d < h;
                 }

@@ -145,11 +145,8 @@ use core::fmt;
 use crate::describe::{self, Describe};
 use core::iter::FusedIterator;
 
-use nom::error::{ErrorKind, ParseError};
-use nom::IResult;
-
-use crate::encode::{self, BufferFull, EncodeError, Id, Ser, Sink, SliceSink, Text};
-use crate::json::{Kind, RawJson};
+use crate::encode::{self, BufferFull, EncodeError, Id, Sink, SliceSink, Text};
+use crate::json::RawJson;
 use crate::scan::ScanErrorKind;
 
 #[cfg(test)]
@@ -272,13 +269,14 @@ pub enum ShellValue<'a> {
 
 impl ShellValue<'_> {
     fn write<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<(), EncodeError<S::Error>> {
-        match *self {
-            Self::Str(text) => encode::value(sink, Text::Str(text)),
-            Self::Bool(true) => Ok(sink.write(b"true")?),
-            Self::Bool(false) => Ok(sink.write(b"false")?),
-            Self::Null => Ok(sink.write(b"null")?),
-            Self::Number(json) | Self::Json(json) => encode::value(sink, json),
-        }
+        let literal: &[u8] = match *self {
+            Self::Str(text) => return encode::value(sink, Text::Str(text)),
+            Self::Number(json) | Self::Json(json) => return encode::value(sink, json),
+            Self::Bool(true) => b"true",
+            Self::Bool(false) => b"false",
+            Self::Null => b"null",
+        };
+        put(sink, literal)
     }
 }
 
@@ -296,39 +294,57 @@ pub struct ShellArgument<'a> {
 impl<'a> ShellArgument<'a> {
     /// The key's dot-separated segments: the path of the value in the `arguments`
     /// object.
-    pub fn segments(&self) -> core::str::Split<'a, char> {
-        self.key.split('.')
+    pub fn segments(&self) -> KeySegments<'a> {
+        KeySegments {
+            rest: Some(self.key),
+        }
     }
 }
+
+/// The dot-separated segments of a key, from [`ShellArgument::segments`]: `a.b` gives
+/// `a` then `b`. (The same as `key.split('.')`, without core's char searcher.)
+#[derive(Clone, Debug)]
+#[must_use = "iterators are lazy and do nothing unless consumed"]
+pub struct KeySegments<'a> {
+    /// What is left of the key, `None` once its last segment was given.
+    rest: Option<&'a str>,
+}
+
+impl<'a> Iterator for KeySegments<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.rest?;
+        let (segment, after) = split_at_dot(rest);
+        self.rest = after;
+        Some(segment)
+    }
+}
+
+impl FusedIterator for KeySegments<'_> {}
 
 /// The arguments of a [`ShellCommand`], in the order typed.
 #[derive(Clone, Debug)]
 #[must_use = "iterators are lazy and do nothing unless consumed"]
 pub struct ShellArguments<'a> {
     line: &'a str,
-    rest: &'a str,
+    /// Where the next argument, or the whitespace before it, starts.
+    at: usize,
 }
 
 impl<'a> Iterator for ShellArguments<'a> {
     type Item = ShellArgument<'a>;
 
+    // Out of line: the shell walks its arguments in four places.
+    #[inline(never)]
     fn next(&mut self) -> Option<Self::Item> {
-        let start = skip_blank(self.rest);
-        if start.is_empty() {
-            self.rest = start;
-            return None;
-        }
-        // Only a checked line reaches here, so the error arm is never taken.
-        let Ok((rest, (key, value))) = argument(start) else {
-            self.rest = "";
-            return None;
-        };
-        self.rest = rest;
-        Some(ShellArgument {
-            key,
-            value,
-            column: column(self.line, start),
-        })
+        // At the end of the line this is an error (an empty key). Only a checked line
+        // reaches here, so that is the only error there is.
+        let parsed = argument(self.line, skip(self.line.as_bytes(), self.at, is_blank));
+        self.at = self.line.len();
+        let (argument, end) = parsed.ok()?;
+        self.at = end;
+        Some(argument)
     }
 }
 
@@ -342,42 +358,51 @@ impl FusedIterator for ShellArguments<'_> {}
 pub struct ShellCommand<'a> {
     line: &'a str,
     name: &'a str,
-    /// The line after the name.
-    args: &'a str,
+    /// Where the name ends (and the arguments start).
+    args: usize,
 }
 
 impl<'a> ShellCommand<'a> {
     /// Parse and check one line: `NAME KEY=VALUE ...`.
     pub fn parse(line: &'a str) -> Result<Self, ShellError> {
-        let located = |e| locate(line, e);
-        let start = skip_blank(line);
-        if start.is_empty() {
-            return Err(ShellError {
-                kind: ShellErrorKind::Empty,
-                column: line.len(),
-            });
+        let bytes = line.as_bytes();
+        let start = skip(bytes, 0, is_blank);
+        let Some(&first) = bytes.get(start) else {
+            return Err(error(ShellErrorKind::Empty, line.len()));
+        };
+        let end = skip(bytes, start, is_name_char);
+        if !(first.is_ascii_alphabetic() || first == b'_') {
+            return Err(error(ShellErrorKind::BadCommandName, start));
         }
-        let (args, name) = command_name(start).map_err(located)?;
-        let command = Self { line, name, args };
-        let mut rest = args;
+        if bytes.get(end).is_some_and(|&b| !is_blank(b)) {
+            return Err(error(ShellErrorKind::BadCommandName, end));
+        }
+        let command = Self {
+            line,
+            name: slice(line, start, end),
+            args: end,
+        };
+        let mut at = end;
         loop {
-            let start = skip_blank(rest);
-            if start.is_empty() {
+            let start = skip(bytes, at, is_blank);
+            if start >= line.len() {
                 return Ok(command);
             }
-            let (next, (key, _)) = argument(start).map_err(located)?;
-            let at = column(line, start);
-            for earlier in command.arguments().take_while(|a| a.column < at) {
-                let kind = if earlier.key == key {
-                    ShellErrorKind::DuplicateKey
-                } else if below(key, earlier.key).is_some() || below(earlier.key, key).is_some() {
-                    ShellErrorKind::ValueAndObject
-                } else {
-                    continue;
-                };
-                return Err(ShellError { kind, column: at });
+            let (argument, next) = argument(line, start)?;
+            // Earlier keys are not related to each other, so the first related to this
+            // one is the only one, and says which error it is.
+            let key = argument.key;
+            for earlier in command.arguments().take_while(|a| a.column < start) {
+                if related(key, earlier.key) {
+                    let kind = if earlier.key == key {
+                        ShellErrorKind::DuplicateKey
+                    } else {
+                        ShellErrorKind::ValueAndObject
+                    };
+                    return Err(error(kind, start));
+                }
             }
-            rest = next;
+            at = next;
         }
     }
 
@@ -397,7 +422,7 @@ impl<'a> ShellCommand<'a> {
     pub fn arguments(&self) -> ShellArguments<'a> {
         ShellArguments {
             line: self.line,
-            rest: self.args,
+            at: self.args,
         }
     }
 
@@ -441,121 +466,104 @@ impl<'a> ShellCommand<'a> {
         opening: &'static [u8],
         id: Option<Id<'_>>,
     ) -> Result<(), EncodeError<S::Error>> {
-        sink.write(opening)?;
+        put(sink, opening)?;
         encode::value(&mut *sink, Text::Str(self.name))?;
-        if self.arguments().next().is_some() {
-            sink.write(b",\"arguments\":")?;
+        // A checked line has arguments where it has more than whitespace after the name.
+        if skip(self.line.as_bytes(), self.args, is_blank) < self.line.len() {
             self.write_arguments(sink)?;
         }
         if let Some(id) = id {
-            sink.write(b",\"id\":")?;
+            put(sink, b",\"id\":")?;
             match id {
-                Id::U64(v) => encode::value(&mut *sink, Ser(v))?,
-                Id::I64(v) => encode::value(&mut *sink, Ser(v))?,
+                Id::U64(v) => put_integer(sink, v, false)?,
+                Id::I64(v) => put_integer(sink, v.unsigned_abs(), v < 0)?,
                 Id::Str(s) => encode::value(&mut *sink, Text::Str(s))?,
                 Id::Raw(raw) => encode::value(&mut *sink, raw)?,
             }
         }
-        sink.write(b"}")?;
-        Ok(())
+        put(sink, b"}")
     }
 
-    /// The `arguments` object. Each open object is a [`Level`] on a fixed stack (one per
-    /// key segment at most); its members are found by scanning the line from where the
-    /// last one was.
+    /// `,"arguments":{…}`, walking the tree of dotted keys depth first without a stack:
+    /// the open object is known by its key path, its next member is found by scanning
+    /// the line from where the last one was, and on closing it the scan of its parent
+    /// (the path without its last segment) goes on after the argument that opened it.
     fn write_arguments<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<(), EncodeError<S::Error>> {
-        let mut stack = [Level {
-            path: "",
-            rest: self.args,
-            first: true,
-        }; MAX_KEY_SEGMENTS];
-        let mut depth = 1usize;
-        sink.write(b"{")?;
-        while let Some(top) = depth.checked_sub(1) {
-            let Some(level) = stack.get_mut(top) else {
-                break;
-            };
-            let first = core::mem::replace(&mut level.first, false);
-            let Some(member) = self.next_member(level) else {
-                sink.write(b"}")?;
-                depth = top;
+        // The open object's key path (empty for `arguments` itself) and where its next
+        // member is looked for; what goes before the next member: the opening of the
+        // object it is the first member of, or a comma. (Every object has members.)
+        let mut path = "";
+        let mut rest = self.args;
+        let mut before: &[u8] = b",\"arguments\":{";
+        loop {
+            let Some(member) = self.next_member(path, rest) else {
+                put(sink, b"}")?;
+                if path.is_empty() {
+                    return Ok(());
+                }
+                rest = self.first_within(path).1;
+                let parent = path.bytes().rposition(|b| b == b'.').unwrap_or(0);
+                path = slice(path, 0, parent);
                 continue;
             };
-            if !first {
-                sink.write(b",")?;
-            }
+            put(sink, before)?;
             encode::value(&mut *sink, Text::Str(member.name))?;
-            sink.write(b":")?;
+            put(sink, b":")?;
             match member.value {
-                Some(value) => value.write(sink)?,
+                Some(value) => {
+                    value.write(sink)?;
+                    rest = member.next;
+                    before = b",";
+                }
                 None => {
-                    sink.write(b"{")?;
-                    match stack.get_mut(depth) {
-                        Some(slot) => {
-                            *slot = Level {
-                                path: member.path,
-                                rest: member.from,
-                                first: true,
-                            };
-                            depth += 1;
-                        }
-                        // Unreachable: parsing refused keys with more segments than
-                        // there are levels. Closing keeps the output valid JSON.
-                        None => sink.write(b"}")?,
-                    }
+                    path = member.path;
+                    rest = member.column;
+                    before = b"{";
                 }
             }
         }
-        Ok(())
     }
 
-    /// The next member of the object at `level` that has not been written yet, moving
-    /// `level.rest` past it: the first argument from there inside `level.path` whose
-    /// member name no earlier argument used.
-    fn next_member(&self, level: &mut Level<'a>) -> Option<Member<'a>> {
+    /// The next member of the object at `path` not written yet, from the argument at
+    /// `rest` on: the first argument there inside `path` whose member no earlier
+    /// argument named.
+    fn next_member(&self, path: &str, rest: usize) -> Option<Member<'a>> {
         let mut args = ShellArguments {
             line: self.line,
-            rest: level.rest,
+            at: rest,
         };
         while let Some(arg) = args.next() {
-            let Some(tail) = below(arg.key, level.path) else {
+            let Some(tail) = below(arg.key, path) else {
                 continue;
             };
-            let (name, value) = match tail.split_once('.') {
-                Some((name, _)) => (name, None),
-                None => (tail, Some(arg.value)),
-            };
+            let (name, more) = split_at_dot(tail);
             let path_len = arg.key.len() - tail.len() + name.len();
-            let path = arg.key.get(..path_len).unwrap_or(arg.key);
-            let written = self
-                .arguments()
-                .take_while(|earlier| earlier.column < arg.column)
-                .any(|earlier| earlier.key == path || below(earlier.key, path).is_some());
-            if written {
+            let member_path = slice(arg.key, 0, path_len);
+            if self.first_within(member_path).0 < arg.column {
                 continue;
             }
-            level.rest = args.rest;
             return Some(Member {
                 name,
-                path,
-                value,
-                from: self.line.get(arg.column..).unwrap_or_default(),
+                path: member_path,
+                value: more.is_none().then_some(arg.value),
+                column: arg.column,
+                next: args.at,
             });
         }
-        level.rest = "";
         None
     }
-}
 
-/// An object being written.
-#[derive(Clone, Copy)]
-struct Level<'a> {
-    /// The object's key path (`a.b`); empty for `arguments` itself.
-    path: &'a str,
-    /// The line from the argument after the last member written.
-    rest: &'a str,
-    /// Whether no member has been written yet.
-    first: bool,
+    /// Where the first argument that is `path` or inside it starts, and where the line
+    /// goes on after it (the end of the line for both without one).
+    fn first_within(&self, path: &str) -> (usize, usize) {
+        let mut args = self.arguments();
+        while let Some(arg) = args.next() {
+            if within(arg.key, path) {
+                return (arg.column, args.at);
+            }
+        }
+        (self.line.len(), self.line.len())
+    }
 }
 
 /// A member to write, from its first argument.
@@ -566,8 +574,49 @@ struct Member<'a> {
     path: &'a str,
     /// The value, or `None` for an object.
     value: Option<ShellValue<'a>>,
-    /// The line from the argument, where the object's members start.
-    from: &'a str,
+    /// Where the argument starts in the line, and so the object's members.
+    column: usize,
+    /// Where the line goes on after the argument.
+    next: usize,
+}
+
+/// The digits of `magnitude`, after a `-` if `negative`.
+fn put_integer<S: Sink + ?Sized>(
+    sink: &mut S,
+    mut magnitude: u64,
+    negative: bool,
+) -> Result<(), EncodeError<S::Error>> {
+    // 20 digits at most, and the sign.
+    let mut text = [b'-'; 21];
+    let mut start = text.len();
+    loop {
+        start -= 1;
+        if let Some(digit) = text.get_mut(start) {
+            *digit = b'0' + (magnitude % 10) as u8;
+        }
+        magnitude /= 10;
+        if magnitude == 0 {
+            break;
+        }
+    }
+    if negative {
+        start -= 1;
+    }
+    put(sink, text.get(start..).unwrap_or_default())
+}
+
+/// `bytes` into `sink`: one out-of-line copy of the sink's write for all the shell's
+/// punctuation, rather than one inlined at each place.
+#[inline(never)]
+fn put<S: Sink + ?Sized>(sink: &mut S, bytes: &[u8]) -> Result<(), EncodeError<S::Error>> {
+    Ok(sink.write(bytes)?)
+}
+
+/// `key` up to its first dot, and what follows that dot (`None` without one).
+fn split_at_dot(key: &str) -> (&str, Option<&str>) {
+    let dot = skip(key.as_bytes(), 0, |b| b != b'.');
+    let after = (dot < key.len()).then(|| slice(key, dot + 1, key.len()));
+    (slice(key, 0, dot), after)
 }
 
 /// What follows `path` and a dot in `key`, if `key` is strictly inside the object at
@@ -579,242 +628,191 @@ fn below<'k>(key: &'k str, path: &str) -> Option<&'k str> {
     key.strip_prefix(path)?.strip_prefix('.')
 }
 
+/// Whether one of two keys is the other or inside the object it names.
+fn related(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    within(long, short)
+}
+
+/// Whether `key` is `path` or inside the object at `path` (`path` not empty).
+fn within(key: &str, path: &str) -> bool {
+    key.as_bytes().starts_with(path.as_bytes())
+        && matches!(key.as_bytes().get(path.len()), None | Some(b'.'))
+}
+
 // ---------------------------------------------------------------------------------
-// The grammar
+// The grammar: positions are byte offsets into the line, always at ASCII bytes or its
+// ends, so every slice of it is at character boundaries (`get` never fails).
 
-type Parsed<'a, O> = IResult<&'a str, O, Fail>;
-
-/// A parse failure: the kind, and where as the length of the line after it (every input
-/// is a suffix of the line, so this gives the column).
-#[derive(Clone, Copy, Debug)]
-struct Fail {
-    /// `None` for a failure of one of nom's own parsers, which are all given a kind
-    /// before it reaches [`locate`].
-    kind: Option<ShellErrorKind>,
-    rest: usize,
+/// `text` from byte `from` to byte `to`, which are character boundaries wherever this is
+/// used (empty otherwise): one out-of-line copy of the boundary checks.
+#[inline(never)]
+fn slice(text: &str, from: usize, to: usize) -> &str {
+    text.get(from..to).unwrap_or_default()
 }
 
-impl ParseError<&str> for Fail {
-    fn from_error_kind(input: &str, _: ErrorKind) -> Self {
-        Self {
-            kind: None,
-            rest: input.len(),
+const fn error(kind: ShellErrorKind, column: usize) -> ShellError {
+    ShellError { kind, column }
+}
+
+fn is_blank(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+fn is_name_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')
+}
+
+/// The offset of the first byte from `at` on for which `keep` does not hold, or the
+/// length of `text`.
+fn skip(text: &[u8], mut at: usize, keep: impl Fn(u8) -> bool) -> usize {
+    while text.get(at).is_some_and(|&b| keep(b)) {
+        at += 1;
+    }
+    at
+}
+
+/// `KEY=VALUE` from `start`, the key's first character, and where it ends. The checks
+/// come in reading order: an empty key, then each segment (empty, then one too many),
+/// then the `=`, then the value.
+fn argument(line: &str, start: usize) -> Result<(ShellArgument<'_>, usize), ShellError> {
+    let bytes = line.as_bytes();
+    let mut at = start;
+    let mut segment = start;
+    let mut segments = 0;
+    let stop = loop {
+        // The end of the line ends the key as whitespace does.
+        let b = bytes.get(at).copied().unwrap_or(b' ');
+        let key_end = b == b'=' || is_blank(b);
+        if key_end || b == b'.' {
+            if at == segment {
+                let kind = if key_end && at == start {
+                    ShellErrorKind::EmptyKey
+                } else {
+                    ShellErrorKind::EmptyKeySegment
+                };
+                return Err(error(kind, segment));
+            }
+            if segments >= MAX_KEY_SEGMENTS {
+                return Err(error(ShellErrorKind::TooDeep, segment));
+            }
+            segments += 1;
+            segment = at + 1;
+            if key_end {
+                break b;
+            }
         }
-    }
-
-    fn append(_: &str, _: ErrorKind, other: Self) -> Self {
-        other
-    }
-}
-
-/// A failure with `kind` at `offset` bytes into `input`.
-fn failure(kind: ShellErrorKind, input: &str, offset: usize) -> nom::Err<Fail> {
-    nom::Err::Failure(Fail {
-        kind: Some(kind),
-        rest: input.len().saturating_sub(offset),
-    })
-}
-
-/// Fail with `kind` at `offset` bytes into `input`.
-fn fail_at<O>(kind: ShellErrorKind, input: &str, offset: usize) -> Parsed<'_, O> {
-    Err(failure(kind, input, offset))
-}
-
-/// The error for a failure in `line`.
-fn locate(line: &str, e: nom::Err<Fail>) -> ShellError {
-    let fail = match e {
-        nom::Err::Error(f) | nom::Err::Failure(f) => f,
-        // Unreachable: every parser here reads complete input.
-        nom::Err::Incomplete(_) => Fail {
-            kind: None,
-            rest: 0,
-        },
+        at += 1;
     };
-    ShellError {
-        // Unreachable `None`: see `Fail::kind`.
-        kind: fail.kind.unwrap_or(ShellErrorKind::TrailingGarbage),
-        column: line.len().saturating_sub(fail.rest),
+    if stop != b'=' {
+        return Err(error(ShellErrorKind::MissingEquals, start));
     }
-}
-
-/// The column of `rest`, a suffix of `line`.
-fn column(line: &str, rest: &str) -> usize {
-    line.len().saturating_sub(rest.len())
-}
-
-/// The parser that takes `input` up to its first character for which `stop` holds (or
-/// all of it), as nom's `take_till` does, but splitting `input` at a checked boundary:
-/// no panic path (nom slices), which keeps core's slice-error formatting out of
-/// binaries.
-fn take_till<'a>(stop: impl Fn(char) -> bool) -> impl Fn(&'a str) -> Parsed<'a, &'a str> {
-    move |input| {
-        let end = input
-            .char_indices()
-            .find(|&(_, c)| stop(c))
-            .map_or(input.len(), |(i, _)| i);
-        let (taken, rest) = input.split_at_checked(end).unwrap_or((input, ""));
-        Ok((rest, taken))
-    }
-}
-
-/// The parser that takes `input` while `keep` holds: [`take_till`] of the rest.
-fn take_while<'a>(keep: impl Fn(char) -> bool) -> impl Fn(&'a str) -> Parsed<'a, &'a str> {
-    take_till(move |c| !keep(c))
-}
-
-fn is_blank(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\r' | '\n')
-}
-
-fn is_name_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
-}
-
-/// `input` without its leading whitespace.
-fn skip_blank(input: &str) -> &str {
-    let blank: Parsed<'_, &str> = take_while(is_blank)(input);
-    blank.map_or(input, |(rest, _)| rest)
-}
-
-/// Succeeds at whitespace or the end of the line; anything else fails as `kind`.
-fn boundary(input: &str, kind: ShellErrorKind) -> Parsed<'_, ()> {
-    match input.chars().next() {
-        Some(c) if !is_blank(c) => fail_at(kind, input, 0),
-        _ => Ok((input, ())),
-    }
-}
-
-/// The command name, up to whitespace or the end of the line.
-fn command_name(input: &str) -> Parsed<'_, &str> {
-    let (rest, name) = take_while(is_name_char)(input)?;
-    if !name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
-        return fail_at(ShellErrorKind::BadCommandName, input, 0);
-    }
-    boundary(rest, ShellErrorKind::BadCommandName)?;
-    Ok((rest, name))
-}
-
-/// `KEY=VALUE`, from the key's first character.
-fn argument(input: &str) -> Parsed<'_, (&str, ShellValue<'_>)> {
-    let (rest, key) = take_till(|c| c == '=' || is_blank(c))(input)?;
-    if key.is_empty() {
-        return fail_at(ShellErrorKind::EmptyKey, input, 0);
-    }
-    check_segments(input, key)?;
-    let rest = rest
-        .strip_prefix('=')
-        .ok_or_else(|| failure(ShellErrorKind::MissingEquals, input, 0))?;
-    let (rest, value) = value(rest)?;
-    Ok((rest, (key, value)))
-}
-
-/// Checks the segments of `key`, which starts `input`.
-fn check_segments<'a>(input: &'a str, key: &str) -> Parsed<'a, ()> {
-    let mut offset = 0;
-    for (index, segment) in key.split('.').enumerate() {
-        if segment.is_empty() {
-            return fail_at(ShellErrorKind::EmptyKeySegment, input, offset);
-        }
-        if index >= MAX_KEY_SEGMENTS {
-            return fail_at(ShellErrorKind::TooDeep, input, offset);
-        }
-        offset += segment.len() + 1;
-    }
-    Ok((input, ()))
-}
-
-/// A value, from its first character (just after the `=`).
-fn value(input: &str) -> Parsed<'_, ShellValue<'_>> {
-    if input.starts_with(['{', '[', '"']) {
-        return json_value(input);
-    }
-    let (rest, text) = take_till(is_blank)(input)?;
-    Ok((rest, plain(text)))
-}
-
-/// A value typed as JSON, up to where it closes.
-fn json_value(input: &str) -> Parsed<'_, ShellValue<'_>> {
-    let len = json_extent(input)?;
-    // `len` is at a quote, a bracket or the end, so always a boundary.
-    let (text, rest) = input.split_at_checked(len).unwrap_or((input, ""));
-    let json = match RawJson::parse(text.as_bytes()) {
-        Ok(json) => json,
-        Err(e) => {
-            let offset = usize::try_from(e.offset).unwrap_or(usize::MAX);
-            return fail_at(ShellErrorKind::InvalidJson(e.kind), input, offset);
+    let key = slice(line, start, at);
+    let from = at + 1;
+    let (value, end) = match bytes.get(from) {
+        Some(b'{' | b'[' | b'"') => json_value(line, from)?,
+        _ => {
+            let end = skip(bytes, from, |b| !is_blank(b));
+            (plain(slice(line, from, end)), end)
         }
     };
-    boundary(rest, ShellErrorKind::TrailingGarbage)?;
-    Ok((rest, ShellValue::Json(json)))
+    let argument = ShellArgument {
+        key,
+        value,
+        column: start,
+    };
+    Ok((argument, end))
 }
 
-/// The length of the JSON value that starts `input` (with `{`, `[` or `"`): up to the
+/// A value typed as JSON, from `from` (at `{`, `[` or `"`) up to where it closes: the
 /// bracket that closes the first one, counting brackets outside strings, or the end of
 /// its string. A value that never closes runs to the end of the line, where the JSON
-/// check will find what is wrong; a string that never closes is
+/// check finds what is wrong; a string that never closes is
 /// [`ShellErrorKind::UnterminatedQuote`] at its opening quote.
-fn json_extent(input: &str) -> Result<usize, nom::Err<Fail>> {
-    let bytes = input.as_bytes();
+fn json_value(line: &str, from: usize) -> Result<(ShellValue<'_>, usize), ShellError> {
+    let bytes = line.as_bytes();
     let mut depth = 0usize;
-    // The opening quote of the string being read, and whether a backslash came last.
-    let mut string: Option<usize> = None;
+    // Where the string being read opened, and whether a backslash came last in it.
+    let mut quote = None;
     let mut escaped = false;
-    for (i, &b) in bytes.iter().enumerate() {
-        match string {
-            Some(_) if escaped => escaped = false,
-            Some(_) => match b {
-                b'\\' => escaped = true,
-                b'"' => {
-                    string = None;
-                    if depth == 0 {
-                        return Ok(i + 1);
-                    }
-                }
-                _ => {}
-            },
-            None => match b {
-                b'"' => string = Some(i),
+    let mut end = from;
+    while let Some(&b) = bytes.get(end) {
+        end += 1;
+        if quote.is_some() {
+            if !escaped && b == b'"' {
+                quote = None;
+            }
+            escaped = !escaped && b == b'\\';
+        } else {
+            match b {
+                b'"' => quote = Some(end - 1),
                 b'{' | b'[' => depth += 1,
-                b'}' | b']' => {
-                    depth = depth.saturating_sub(1);
-                    if depth == 0 {
-                        return Ok(i + 1);
-                    }
-                }
+                b'}' | b']' => depth = depth.saturating_sub(1),
                 _ => {}
-            },
+            }
+        }
+        if quote.is_none() && depth == 0 {
+            break;
         }
     }
-    match string {
-        Some(quote) => Err(failure(ShellErrorKind::UnterminatedQuote, input, quote)),
-        None => Ok(bytes.len()),
+    if let Some(quote) = quote {
+        return Err(error(ShellErrorKind::UnterminatedQuote, quote));
     }
+    // Valid, it closed at `end`: no whitespace around it.
+    let text = slice(line, from, end).as_bytes();
+    if let Err(e) = crate::scan::validate(text) {
+        // The offset is inside `text`, so it fits.
+        let column = from + e.offset as usize;
+        return Err(error(ShellErrorKind::InvalidJson(e.kind), column));
+    }
+    if bytes.get(end).is_some_and(|&b| !is_blank(b)) {
+        return Err(error(ShellErrorKind::TrailingGarbage, end));
+    }
+    Ok((ShellValue::Json(RawJson::trusted(text)), end))
 }
 
 /// What a plain (unquoted, non-JSON) value means.
 fn plain(text: &str) -> ShellValue<'_> {
-    if text.eq_ignore_ascii_case("true") {
+    // The text's bytes, each with bit 5 set (which makes an ASCII capital letter
+    // lowercase and no other byte a letter), if there are at most five: a word to
+    // compare with the literals in any case. No byte becomes 0, so lengths differ.
+    let mut word = 0u64;
+    if text.len() <= 5 {
+        for b in text.bytes() {
+            word = (word << 8) | u64::from(b | 0x20);
+        }
+    }
+    let packed = |literal: &[u8]| literal.iter().fold(0u64, |w, &b| (w << 8) | u64::from(b));
+    if word == packed(b"true") {
         ShellValue::Bool(true)
-    } else if text.eq_ignore_ascii_case("false") {
+    } else if word == packed(b"false") {
         ShellValue::Bool(false)
-    } else if text.eq_ignore_ascii_case("null") {
+    } else if word == packed(b"null") {
         ShellValue::Null
+    } else if is_number(text.as_bytes()) {
+        ShellValue::Number(RawJson::trusted(text.as_bytes()))
     } else {
-        number(text).map_or(ShellValue::Str(text), ShellValue::Number)
+        ShellValue::Str(text)
     }
 }
 
-/// `text` as a number, if it is one by JSON's grammar and in range: an integer in `i64`
-/// or `u64`, anything else finite as `f64`.
-fn number(text: &str) -> Option<RawJson<'_>> {
-    let json = RawJson::parse(text.as_bytes()).ok()?;
-    if json.kind() != Kind::Number {
-        return None;
+/// Whether `text` (no literal, nothing JSON's values start with but a number's
+/// characters) is a number by JSON's grammar and in range: an integer in `i64` or
+/// `u64`, anything else finite as `f64`.
+fn is_number(text: &[u8]) -> bool {
+    if crate::scan::validate(text).is_err() {
+        return false;
     }
-    let in_range = if text.contains(['.', 'e', 'E']) {
-        crate::json::finite_as_f64(text.as_bytes())
+    if text.iter().any(|&b| matches!(b, b'.' | b'e' | b'E')) {
+        return crate::json::finite_as_f64(text);
+    }
+    // An integer, without leading zeros: in range when shorter than the limit, or as
+    // long and not above it.
+    let unsigned = text.strip_prefix(b"-").unwrap_or(text);
+    let limit: &[u8] = if unsigned.len() < text.len() {
+        b"9223372036854775808"
     } else {
-        json.as_i64().is_some() || json.as_u64().is_some()
+        b"18446744073709551615"
     };
-    in_range.then_some(json)
+    unsigned.len() < limit.len() || (unsigned.len() == limit.len() && unsigned <= limit)
 }

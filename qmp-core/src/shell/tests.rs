@@ -136,6 +136,26 @@ const EXAMPLES: &[(&str, &str)] = &[
         "x-debug2 a=1",
         r#"{"execute":"x-debug2","arguments":{"a":1}}"#,
     ),
+    // Near misses of the literals are text, whatever their case or length.
+    (
+        "x a=truex b=TRU c=nulL d=fALSE e=\u{e9}\u{e9} f=nu11 g=false.",
+        r#"{"execute":"x","arguments":{"a":"truex","b":"TRU","c":null,"d":false,"e":"\u00E9\u00E9","f":"nu11","g":"false."}}"#,
+    ),
+    // Integers at and past the limits, signs and leading zeros.
+    (
+        "x a=9223372036854775807 b=-9223372036854775807 c=10000000000000000000 d=99999999999999999999 e=-09 f=-0.0e-0",
+        r#"{"execute":"x","arguments":{"a":9223372036854775807,"b":-9223372036854775807,"c":10000000000000000000,"d":"99999999999999999999","e":"-09","f":-0.0e-0}}"#,
+    ),
+    // A JSON value ending the line, backslashes before a closing quote.
+    (
+        r#"x a="\\" b="\\\"" c=[1, 2]"#,
+        r#"{"execute":"x","arguments":{"a":"\\","b":"\\\"","c":[1,2]}}"#,
+    ),
+    // An object closed, then more members of its parent and of a sibling.
+    (
+        "x a.b.c=1 a.d=2 e.f=3 a.b.g=4 h=5",
+        r#"{"execute":"x","arguments":{"a":{"b":{"c":1,"g":4},"d":2},"e":{"f":3},"h":5}}"#,
+    ),
     // A JSON object value next to keys with the same first letters.
     (
         r#"x a={"b":1} a2.b=2"#,
@@ -237,6 +257,14 @@ const ERRORS: &[(&str, ShellErrorKind, usize)] = &[
     ("x a=[1]] b=2", ShellErrorKind::TrailingGarbage, 7),
     ("x a={}x", ShellErrorKind::TrailingGarbage, 6),
     ("x a=\"\"\"\"", ShellErrorKind::TrailingGarbage, 6),
+    // Segments are checked before the `=`, at the end of the line too.
+    ("x a.", ShellErrorKind::EmptyKeySegment, 4),
+    ("x a", ShellErrorKind::MissingEquals, 2),
+    ("x a.b", ShellErrorKind::MissingEquals, 2),
+    ("x a=1\tb.=2", ShellErrorKind::EmptyKeySegment, 8),
+    // An unterminated string wins over what is wrong inside it.
+    (r#"x a="\q"#, ShellErrorKind::UnterminatedQuote, 4),
+    (r#"x a=["\"]"#, ShellErrorKind::UnterminatedQuote, 5),
     // The first error from the left wins.
     ("x a..b=1 =2", ShellErrorKind::EmptyKeySegment, 4),
     ("x =1 a..b=2", ShellErrorKind::EmptyKey, 2),
@@ -468,4 +496,38 @@ fn messages_are_static_and_located() {
     );
     let error: &dyn core::error::Error = &ShellCommand::parse("").unwrap_err();
     assert!(error.source().is_none());
+}
+
+#[test]
+fn integer_ids_are_what_encode_command_writes() {
+    let command = parse("x a=1");
+    let ids = [0, 9, 10, 1_234_567_890, u64::MAX]
+        .map(Id::U64)
+        .into_iter()
+        .chain([0, -1, -10, i64::MIN, i64::MAX, i64::MIN + 1].map(Id::I64));
+    for id in ids {
+        let mut buf = [0u8; 128];
+        let mut sink = SliceSink::new(&mut buf);
+        let arguments = RawJson::parse(b"{\"a\":1}").unwrap();
+        encode::command(&mut sink, "x", arguments, Some(id)).unwrap();
+        let reference = core::str::from_utf8(sink.written()).unwrap();
+        assert_eq!(encoded(&command, Some(id), false), reference, "{id:?}");
+    }
+}
+
+#[test]
+fn key_segments_split_at_every_dot() {
+    let command = parse("x a=1 b.cd.e=2 f.g=3");
+    let keys: Vec<Vec<&str>> = command
+        .arguments()
+        .map(|a| a.segments().collect())
+        .collect();
+    assert_eq!(keys, vec![vec!["a"], vec!["b", "cd", "e"], vec!["f", "g"]]);
+    let mut segments = command.arguments().nth(1).unwrap().segments();
+    assert_eq!(segments.next(), Some("b"));
+    let copy = segments.clone();
+    assert_eq!(segments.by_ref().count(), 2);
+    assert_eq!(segments.next(), None);
+    assert_eq!(copy.collect::<Vec<_>>(), vec!["cd", "e"]);
+    assert!(format!("{segments:?}").starts_with("KeySegments"));
 }
