@@ -102,6 +102,10 @@ const TOO_LARGE = 5;
 const EVENT = 6;
 const RESYNCED = 7;
 const FAULT = 11;
+// What `send` sends (qmp-wasm/src/client.rs, `send`).
+const NEGOTIATE = 0;
+const COMMAND = 1;
+const LINE = 2;
 /** The `ProtocolProblem` type of the other kinds, by kind. */
 const PROBLEMS: Record<number, ProtocolProblem['type']> = { 8: 'unknown-reply', 9: 'unexpected', 10: 'idless-error' };
 
@@ -237,7 +241,7 @@ export class QmpClient {
   execute(name: string, args: object | string | undefined, options: ExecuteTextOptions): Promise<string>;
   execute<T = unknown>(name: string, args?: object | string, options?: ExecuteOptions): Promise<T>;
   execute<T>(name: string, args?: object | string, options: ExecuteOptions = {}): Promise<T> {
-    return this.#submit<T>(name, options, () => this.#session.execute(name, args, options.oob));
+    return this.#submit<T>(name, options, () => this.#session.send(COMMAND, name, args, options.oob === true));
   }
 
   /**
@@ -249,7 +253,7 @@ export class QmpClient {
   executeLine<T = unknown>(line: string, options?: ExecuteOptions): Promise<T>;
   executeLine<T>(line: string, options: ExecuteOptions = {}): Promise<T> {
     const name = line.trim().split(/\s+/, 1)[0] ?? '';
-    return this.#submit<T>(name, options, () => this.#session.executeLine(line, options.oob));
+    return this.#submit<T>(name, options, () => this.#session.send(LINE, line, undefined, options.oob === true));
   }
 
   /**
@@ -383,7 +387,7 @@ export class QmpClient {
           oobOffered: (flags & 1) !== 0,
           text: b.part(at, TEXT)!,
         };
-        this.#session.negotiate(this.#oobWanted);
+        this.#session.send(NEGOTIATE, '', undefined, this.#oobWanted);
         return;
       }
       case NEGOTIATED:
