@@ -174,8 +174,9 @@ impl Client {
     ///   (`device_del id=net0`); returns its id, or throws a `ShellSyntaxError` for a
     ///   line that does not parse.
     ///
-    /// Nothing is sent when it throws. One export for the three, as each costs the
-    /// `.wasm` its own shim.
+    /// A call the session refuses throws a `ClientError` (`reason` `"busy"` when too
+    /// many commands are pending). One export for the three, as each export carries its
+    /// own shim in the `.wasm`.
     pub fn send(
         &mut self,
         kind: u32,
