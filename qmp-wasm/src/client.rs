@@ -225,18 +225,6 @@ impl Client {
         self.output.clear();
         self.session.handle_close().len() as u32
     }
-
-    /// How many commands await their reply.
-    #[wasm_bindgen(getter)]
-    pub fn pending(&self) -> u32 {
-        self.session.pending() as u32
-    }
-
-    /// The most commands that may await their reply at once.
-    #[wasm_bindgen(getter)]
-    pub fn capacity(&self) -> u32 {
-        MAX_PENDING as u32
-    }
 }
 
 /// What the npm package's client does not call, for Rust users (not in the `.wasm`).
@@ -296,6 +284,16 @@ impl Client {
         }
     }
 
+    /// How many commands await their reply.
+    pub fn pending(&self) -> u32 {
+        self.session.pending() as u32
+    }
+
+    /// The most commands that may await their reply at once.
+    pub fn capacity(&self) -> u32 {
+        MAX_PENDING as u32
+    }
+
     /// Whether `oob` is enabled.
     pub fn oob_enabled(&self) -> bool {
         self.session.oob_enabled()
@@ -323,10 +321,10 @@ impl Batch {
     fn add(&mut self, outcome: ClientOutcome<'_>, frame: &[u8]) {
         use outcome::*;
         let base = self.text.len();
-        self.text.extend_from_slice(frame);
         let mut r = [-1.0; STRIDE];
+        let text = self.append(frame);
         if !frame.is_empty() {
-            (r[TEXT], r[TEXT + 1]) = (base as f64, self.text.len() as f64);
+            (r[TEXT], r[TEXT + 1]) = text;
         }
         let place = Place { frame, base };
         let n = NUMBERS;
@@ -403,7 +401,7 @@ impl Batch {
         use outcome::{NAME, PAYLOAD};
         (r[NAME], r[NAME + 1]) = match e.class {
             ErrorClass::Other(name) => self.string(name, place),
-            known => self.append(known.name()),
+            known => self.append(known.name().as_bytes()),
         };
         (r[PAYLOAD], r[PAYLOAD + 1]) = self.string(e.desc, place);
     }
@@ -419,16 +417,16 @@ impl Batch {
     #[inline(never)]
     fn string(&mut self, s: JsonStr<'_>, place: &Place<'_>) -> (f64, f64) {
         if s.has_escapes() {
-            self.append(&s.chars().collect::<String>())
+            self.append(s.chars().collect::<String>().as_bytes())
         } else {
             place.span(s.raw_bytes())
         }
     }
 
     #[inline(never)]
-    fn append(&mut self, s: &str) -> (f64, f64) {
+    fn append(&mut self, bytes: &[u8]) -> (f64, f64) {
         let start = self.text.len();
-        self.text.extend_from_slice(s.as_bytes());
+        self.text.extend_from_slice(bytes);
         (start as f64, self.text.len() as f64)
     }
 }

@@ -158,8 +158,9 @@ export class QmpClient {
   readonly #oobWanted: boolean;
   readonly #commandTimeout: number | undefined;
   readonly #pending = new Map<number, Pending>();
-  /** Commands waiting for room in the session's pending table. */
-  readonly #queue: Array<() => void> = [];
+  /** Commands waiting for room in the session's pending table, oldest first: each
+   * returns false, and stays, while the table is still full. */
+  readonly #queue: Array<() => boolean> = [];
   readonly #handlers = new Map<string, Set<EventHandler>>();
   readonly #problems = new Set<(problem: ProtocolProblem) => void>();
   readonly #iterators = new Set<EventStream>();
@@ -309,21 +310,19 @@ export class QmpClient {
 
   #submit<T>(name: string, options: ExecuteOptions, send: () => number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const attempt = (): void => {
+      // False when the session's table is full (nothing sent).
+      const attempt = (): boolean => {
         if (this.#closed !== undefined) {
           reject(this.#closed);
-          return;
+          return true;
         }
         let id: number;
         try {
           id = send();
         } catch (e) {
-          if ((e as { reason?: string }).reason === 'busy') {
-            this.#queue.push(attempt);
-          } else {
-            reject(e as Error);
-          }
-          return;
+          if ((e as { reason?: string }).reason === 'busy') return false;
+          reject(e as Error);
+          return true;
         }
         const pending: Pending = { name, text: options.text === true, resolve: resolve as (v: unknown) => void, reject };
         const timeout = options.timeout ?? this.#commandTimeout;
@@ -336,8 +335,9 @@ export class QmpClient {
         }
         this.#pending.set(id, pending);
         this.#flush();
+        return true;
       };
-      attempt();
+      if (this.#queue.length > 0 || !attempt()) this.#queue.push(attempt);
     });
   }
 
@@ -367,9 +367,7 @@ export class QmpClient {
       for (let i = 0; i < batch.r.length; i += STRIDE) this.#outcome(batch, i);
     }
     this.#flush();
-    while (this.#queue.length > 0 && this.#session.pending < this.#session.capacity) {
-      this.#queue.shift()!();
-    }
+    while (this.#queue.length > 0 && this.#queue[0]()) this.#queue.shift();
   }
 
   #outcome(b: Batch, at: number): void {
