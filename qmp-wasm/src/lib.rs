@@ -33,7 +33,7 @@ pub mod error;
 mod js;
 mod sink;
 
-pub use client::Client;
+pub use client::{outcome, send, Client};
 pub use decoder::{memory, record, Decoder};
 pub use encode::{encode_command, encode_line};
 pub use qmp_core;

@@ -681,10 +681,10 @@ impl<const N: usize> Client<N> {
                 };
             }
         }
-        if !self.pending.iter().any(|p| p.id == id) {
+        let Some(index) = self.pending.iter().position(|p| p.id == id) else {
             return ClientOutcome::UnknownReply(message);
-        }
-        self.pending.retain(|p| p.id != id);
+        };
+        self.pending.remove(index);
         ClientOutcome::Reply {
             ticket: Ticket(id),
             message,
@@ -698,7 +698,7 @@ impl<const N: usize> Client<N> {
             matches!(self.state, State::Ready { .. }) && !self.pending.iter().any(|p| p.oob);
         match self.pending.first().copied() {
             Some(oldest) if attributable => {
-                self.pending.retain(|p| p.id != oldest.id);
+                self.pending.remove(0);
                 ClientOutcome::ReplyTooLarge {
                     ticket: Ticket(oldest.id),
                     error,

@@ -1,7 +1,7 @@
 // A promise-based QMP client over a WebSocket (binary frames only), a thin shell around
 // the sans-IO session of the WebAssembly module: it moves bytes between the two and
 // turns the session's outcomes into promises and event callbacks.
-import { Client as WasmClient } from './qmp_wasm.js';
+import { Client as WasmClient, batchMemory } from './qmp_wasm.js';
 import {
   DisconnectedError,
   QmpError,
@@ -69,7 +69,7 @@ export interface ProtocolProblem {
   type: 'fault' | 'unknown-reply' | 'unexpected' | 'idless-error' | 'text-frame';
   /** The error for skipped bytes or JSON that is not QMP. */
   error?: DecodeError;
-  /** The message, for the other kinds. */
+  /** The message's JSON text (for `text-frame`, the frame's text); none for `fault`. */
   text?: string;
   errorClass?: string;
   desc?: string;
@@ -86,22 +86,52 @@ interface Pending {
   timer?: ReturnType<typeof setTimeout>;
 }
 
-/** An outcome object of the WebAssembly client (see qmp-wasm/src/client.rs). */
-interface Outcome {
-  type: string;
-  id?: number;
-  ok?: boolean;
-  payload?: string;
-  errorClass?: string;
-  desc?: string;
-  name?: string;
-  seconds?: number;
-  microseconds?: number;
-  text?: string;
-  oob?: boolean;
-  oobOffered?: boolean;
-  version?: Greeting['version'];
-  error?: Error;
+// The batch layout of the WebAssembly client (qmp-wasm/src/client.rs, `outcome`).
+const HEAD = 3;
+const STRIDE = 11;
+const TEXT = 1;
+const NAME = 3;
+const PAYLOAD = 5;
+const N = 7;
+const GREETING = 0;
+const NEGOTIATED = 1;
+const REFUSED = 2;
+const RETURN = 3;
+const ERROR = 4;
+const TOO_LARGE = 5;
+const EVENT = 6;
+const RESYNCED = 7;
+const FAULT = 11;
+// What `send` sends (qmp-wasm/src/client.rs, `send`).
+const NEGOTIATE = 0;
+const COMMAND = 1;
+const LINE = 2;
+/** The `ProtocolProblem` type of the other kinds, by kind. */
+const PROBLEMS: Record<number, ProtocolProblem['type']> = { 8: 'unknown-reply', 9: 'unexpected', 10: 'idless-error' };
+
+/** The module's memory, where batches are read (its `buffer` changes as it grows). */
+let wasmMemory: WebAssembly.Memory | undefined;
+const utf8 = new TextDecoder();
+
+/** One push's outcomes, copied out of the WebAssembly memory. */
+class Batch {
+  constructor(
+    readonly r: Float64Array,
+    readonly text: Uint8Array,
+    readonly session: WasmClient,
+  ) {}
+  #errors: unknown[] | undefined;
+
+  /** The string at span `i` of the outcome at `at`, if any. */
+  part(at: number, i: number): string | undefined {
+    const start = this.r[at + i];
+    return start < 0 ? undefined : utf8.decode(this.text.subarray(start, this.r[at + i + 1]));
+  }
+
+  error(index: number): DecodeError {
+    this.#errors ??= this.session.takeErrors();
+    return this.#errors[index] as DecodeError;
+  }
 }
 
 /**
@@ -128,8 +158,9 @@ export class QmpClient {
   readonly #oobWanted: boolean;
   readonly #commandTimeout: number | undefined;
   readonly #pending = new Map<number, Pending>();
-  /** Commands waiting for room in the session's pending table. */
-  readonly #queue: Array<() => void> = [];
+  /** Commands waiting for room in the session's pending table, oldest first: each
+   * returns false, and stays, while the table is still full. */
+  readonly #queue: Array<() => boolean> = [];
   readonly #handlers = new Map<string, Set<EventHandler>>();
   readonly #problems = new Set<(problem: ProtocolProblem) => void>();
   readonly #iterators = new Set<EventStream>();
@@ -211,7 +242,7 @@ export class QmpClient {
   execute(name: string, args: object | string | undefined, options: ExecuteTextOptions): Promise<string>;
   execute<T = unknown>(name: string, args?: object | string, options?: ExecuteOptions): Promise<T>;
   execute<T>(name: string, args?: object | string, options: ExecuteOptions = {}): Promise<T> {
-    return this.#submit<T>(name, options, () => this.#session.execute(name, args, options.oob));
+    return this.#submit<T>(name, options, () => this.#session.send(COMMAND, name, args, options.oob === true));
   }
 
   /**
@@ -223,7 +254,7 @@ export class QmpClient {
   executeLine<T = unknown>(line: string, options?: ExecuteOptions): Promise<T>;
   executeLine<T>(line: string, options: ExecuteOptions = {}): Promise<T> {
     const name = line.trim().split(/\s+/, 1)[0] ?? '';
-    return this.#submit<T>(name, options, () => this.#session.executeLine(line, options.oob));
+    return this.#submit<T>(name, options, () => this.#session.send(LINE, line, undefined, options.oob === true));
   }
 
   /**
@@ -279,21 +310,19 @@ export class QmpClient {
 
   #submit<T>(name: string, options: ExecuteOptions, send: () => number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const attempt = (): void => {
+      // False when the session's table is full (nothing sent).
+      const attempt = (): boolean => {
         if (this.#closed !== undefined) {
           reject(this.#closed);
-          return;
+          return true;
         }
         let id: number;
         try {
           id = send();
         } catch (e) {
-          if ((e as { reason?: string }).reason === 'busy') {
-            this.#queue.push(attempt);
-          } else {
-            reject(e as Error);
-          }
-          return;
+          if ((e as { reason?: string }).reason === 'busy') return false;
+          reject(e as Error);
+          return true;
         }
         const pending: Pending = { name, text: options.text === true, resolve: resolve as (v: unknown) => void, reject };
         const timeout = options.timeout ?? this.#commandTimeout;
@@ -306,8 +335,9 @@ export class QmpClient {
         }
         this.#pending.set(id, pending);
         this.#flush();
+        return true;
       };
-      attempt();
+      if (this.#queue.length > 0 || !attempt()) this.#queue.push(attempt);
     });
   }
 
@@ -322,60 +352,85 @@ export class QmpClient {
       return;
     }
     const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array);
-    const outcomes = this.#session.push(bytes) as Outcome[];
-    for (const outcome of outcomes) this.#outcome(outcome);
-    this.#flush();
-    while (this.#queue.length > 0 && this.#session.pending < this.#session.capacity) {
-      this.#queue.shift()!();
+    const session = this.#session;
+    const at = session.push(bytes);
+    wasmMemory ??= batchMemory() as WebAssembly.Memory;
+    const buffer = wasmMemory.buffer;
+    const head = new Float64Array(buffer, at, HEAD);
+    if (head[2] > 0) {
+      // Copied: handlers may call into the module, whose memory may then grow.
+      const batch = new Batch(
+        new Float64Array(buffer, at + HEAD * 8, head[2] * STRIDE).slice(),
+        new Uint8Array(buffer, head[0], head[1]).slice(),
+        session,
+      );
+      for (let i = 0; i < batch.r.length; i += STRIDE) this.#outcome(batch, i);
     }
+    this.#flush();
+    while (this.#queue.length > 0 && this.#queue[0]()) this.#queue.shift();
   }
 
-  #outcome(o: Outcome): void {
-    switch (o.type) {
-      case 'greeting':
-        this.#greeting = { version: o.version, oobOffered: o.oobOffered!, text: o.text! };
-        this.#session.negotiate(this.#oobWanted);
+  #outcome(b: Batch, at: number): void {
+    const r = b.r;
+    const kind = r[at];
+    const n = at + N;
+    switch (kind) {
+      case GREETING: {
+        const flags = r[n];
+        this.#greeting = {
+          version:
+            flags & 2
+              ? { major: r[n + 1], minor: r[n + 2], micro: r[n + 3], package: b.part(at, NAME) }
+              : undefined,
+          oobOffered: (flags & 1) !== 0,
+          text: b.part(at, TEXT)!,
+        };
+        this.#session.send(NEGOTIATE, '', undefined, this.#oobWanted);
         return;
-      case 'negotiated':
-        this.#oob = o.oob!;
+      }
+      case NEGOTIATED:
+        this.#oob = r[n] !== 0;
         this.#onReady?.resolve();
         this.#onReady = undefined;
         return;
-      case 'negotiation-refused':
-        this.#onReady?.reject(new QmpError(o.errorClass!, o.desc!, 'qmp_capabilities'));
+      case REFUSED:
+        this.#onReady?.reject(new QmpError(b.part(at, NAME)!, b.part(at, PAYLOAD)!, 'qmp_capabilities'));
         this.#onReady = undefined;
         this.#ws.close();
         return;
-      case 'reply':
-      case 'reply-too-large': {
-        const pending = this.#pending.get(o.id!);
+      case RETURN:
+      case ERROR:
+      case TOO_LARGE: {
+        const id = r[n];
+        const pending = this.#pending.get(id);
         if (pending === undefined) return; // timed out earlier
-        this.#pending.delete(o.id!);
+        this.#pending.delete(id);
         clearTimeout(pending.timer);
-        if (o.type === 'reply-too-large') {
-          pending.reject(new ReplyTooLargeError(pending.name, (o.error as { skipped?: number }).skipped ?? 0));
-        } else if (o.ok && pending.text) {
-          pending.resolve(o.payload);
-        } else if (o.ok) {
+        if (kind === TOO_LARGE) {
+          pending.reject(new ReplyTooLargeError(pending.name, r[n + 1]));
+        } else if (kind === ERROR) {
+          pending.reject(new QmpError(b.part(at, NAME)!, b.part(at, PAYLOAD)!, pending.name));
+        } else if (pending.text) {
+          pending.resolve(b.part(at, PAYLOAD));
+        } else {
           let value: unknown;
           try {
-            value = JSON.parse(o.payload!);
+            value = JSON.parse(b.part(at, PAYLOAD)!);
           } catch (e) {
             pending.reject(e as Error);
             return;
           }
           pending.resolve(value);
-        } else {
-          pending.reject(new QmpError(o.errorClass!, o.desc!, pending.name));
         }
         return;
       }
-      case 'event': {
+      case EVENT: {
+        const payload = b.part(at, PAYLOAD);
         const event: QmpEvent = {
-          name: o.name!,
-          data: o.payload === undefined ? undefined : JSON.parse(o.payload),
-          timestamp: { seconds: o.seconds!, microseconds: o.microseconds! },
-          text: o.text!,
+          name: b.part(at, NAME)!,
+          data: payload === undefined ? undefined : JSON.parse(payload),
+          timestamp: { seconds: r[n], microseconds: r[n + 1] },
+          text: b.part(at, TEXT)!,
         };
         for (const key of [event.name, '*']) {
           for (const handler of this.#handlers.get(key) ?? []) {
@@ -391,10 +446,18 @@ export class QmpClient {
         for (const stream of this.#iterators) stream.offer(event);
         return;
       }
-      case 'resynced':
+      case RESYNCED:
+        return;
+      case FAULT:
+        this.#problem({ type: 'fault', error: b.error(r[n]) });
         return;
       default:
-        this.#problem(o as ProtocolProblem);
+        this.#problem({
+          type: PROBLEMS[kind],
+          text: b.part(at, TEXT),
+          errorClass: b.part(at, NAME),
+          desc: b.part(at, PAYLOAD),
+        });
     }
   }
 

@@ -8,7 +8,7 @@ use qmp_core::json::RawJson;
 use qmp_core::message::{Message, Timestamp, Version};
 use qmp_core::schema::commands::QmpCapability;
 use qmp_core::session::{handler_fn, Server};
-use qmp_wasm::{encode_command, encode_line, record, Client, Decoder};
+use qmp_wasm::{encode_command, encode_line, outcome, record, Client, Decoder};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -323,6 +323,39 @@ fn commands_encode_from_objects_text_and_lines() {
     assert!(error.is_instance_of::<js_sys::Error>());
 }
 
+/// One outcome of the client's batch, its spans read as strings.
+#[derive(Debug)]
+struct Outcome {
+    kind: f64,
+    text: Option<String>,
+    name: Option<String>,
+    payload: Option<String>,
+    numbers: [f64; 4],
+}
+
+/// Push `bytes` into the client and read its batch, as the npm package's client does.
+fn push(client: &mut Client, bytes: &[u8]) -> Vec<Outcome> {
+    client.push(bytes);
+    let text = client.text();
+    let part = |r: &[f64], at: usize| {
+        (r[at] >= 0.0)
+            .then(|| String::from_utf8(text[r[at] as usize..r[at + 1] as usize].to_vec()).unwrap())
+    };
+    client
+        .outcomes()
+        .chunks(outcome::STRIDE)
+        .map(|r| Outcome {
+            kind: r[outcome::KIND],
+            text: part(r, outcome::TEXT),
+            name: part(r, outcome::NAME),
+            payload: part(r, outcome::PAYLOAD),
+            numbers: r[outcome::NUMBERS..outcome::NUMBERS + 4]
+                .try_into()
+                .unwrap(),
+        })
+        .collect()
+}
+
 /// The client against qmp-core's sans-IO server: greeting, negotiation with oob, a
 /// command line, an event, a reply, an error reply, close.
 #[wasm_bindgen_test]
@@ -354,26 +387,29 @@ fn client_drives_a_session() {
     server.greet(&mut Wire::new()).unwrap();
     let mut outcomes = Vec::new();
     for byte in greeting.iter() {
-        outcomes.extend(
-            client
-                .push(&[*byte])
-                .unchecked_into::<js_sys::Array>()
-                .iter(),
-        );
+        outcomes.extend(push(&mut client, &[*byte]));
     }
     assert_eq!(outcomes.len(), 1);
-    assert_eq!(prop(&outcomes[0], "type"), "greeting");
-    assert_eq!(prop(&outcomes[0], "oobOffered"), true);
-    assert_eq!(prop(&prop(&outcomes[0], "version"), "major"), 10);
+    let greeted = &outcomes[0];
+    assert_eq!(greeted.kind, outcome::KIND_GREETING);
+    // oob offered (1), a version (2): 10.0.2, package "".
+    assert_eq!(greeted.numbers, [3.0, 10.0, 0.0, 2.0]);
+    assert_eq!(greeted.name.as_deref(), Some(""));
+    assert_eq!(
+        greeted.text.as_deref(),
+        Some(core::str::from_utf8(&greeting).unwrap().trim())
+    );
     assert_eq!(client.state(), "greeted");
 
     assert!(client.negotiate(true).unwrap());
     serve!();
-    let out = client.push(&to_client).unchecked_into::<js_sys::Array>();
+    let out = push(&mut client, &to_client);
     to_client.clear();
-    assert_eq!(prop(&out.get(0), "type"), "negotiated");
-    assert_eq!(prop(&out.get(0), "oob"), true);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].kind, outcome::KIND_NEGOTIATED);
+    assert_eq!(out[0].numbers[0], 1.0);
     assert_eq!(client.state(), "ready");
+    assert!(client.oob_enabled());
 
     let status_id = client.execute_line("query-status", None).unwrap();
     let bad_id = client
@@ -392,25 +428,37 @@ fn client_drives_a_session() {
             &mut to_client,
         )
         .unwrap();
-    let out = client.push(&to_client).unchecked_into::<js_sys::Array>();
+    // A reply split across two pushes: the second batch holds it whole.
+    assert!(push(&mut client, &to_client[..10]).is_empty());
+    let out = push(&mut client, &to_client[10..]);
     to_client.clear();
-    assert_eq!(out.length(), 3);
-    let reply = out.get(0);
-    assert_eq!(prop(&reply, "type"), "reply");
-    assert_eq!(prop(&reply, "id"), status_id);
-    assert_eq!(prop(&reply, "ok"), true);
+    assert_eq!(out.len(), 3);
+    let reply = &out[0];
+    assert_eq!(reply.kind, outcome::KIND_RETURN);
+    assert_eq!(reply.numbers[0], status_id);
     assert_eq!(
-        prop(&reply, "payload"),
-        r#"{"status":"running","running":true}"#
+        reply.payload.as_deref(),
+        Some(r#"{"status":"running","running":true}"#)
     );
-    let refused = out.get(1);
-    assert_eq!(prop(&refused, "id"), bad_id);
-    assert_eq!(prop(&refused, "ok"), false);
-    assert_eq!(prop(&refused, "errorClass"), "CommandNotFound");
-    let event = out.get(2);
-    assert_eq!(prop(&event, "type"), "event");
-    assert_eq!(prop(&event, "name"), "RESUME");
-    assert_eq!(prop(&event, "seconds"), 5);
+    let refused = &out[1];
+    assert_eq!(refused.kind, outcome::KIND_ERROR);
+    assert_eq!(refused.numbers[0], bad_id);
+    assert_eq!(refused.name.as_deref(), Some("CommandNotFound"));
+    assert_eq!(
+        refused.payload.as_deref(),
+        Some("The command no-such-command has not been found")
+    );
+    let event = &out[2];
+    assert_eq!(event.kind, outcome::KIND_EVENT);
+    assert_eq!(event.name.as_deref(), Some("RESUME"));
+    assert_eq!(event.payload, None);
+    assert_eq!(event.numbers[..2], [5.0, 6.0]);
+    assert!(event
+        .text
+        .as_deref()
+        .unwrap()
+        .contains(r#""event":"RESUME""#));
+    assert_eq!(client.pending(), 0);
 
     let error = client.execute_line("cont x", None).unwrap_err();
     assert_eq!(prop(&error, "name"), "ShellSyntaxError");
@@ -418,10 +466,12 @@ fn client_drives_a_session() {
     assert_eq!(prop(&error, "name"), "ArgumentsError");
     assert!(client.take_output().is_empty());
 
-    let pending = client
+    client
         .execute("cont", JsValue::UNDEFINED, Some(true))
         .unwrap();
-    assert_eq!(client.handle_close(), vec![pending]);
+    assert_eq!(client.pending(), 1);
+    assert_eq!(client.handle_close(), 1);
+    assert_eq!(client.pending(), 0);
     assert_eq!(client.state(), "closed");
     let error = client
         .execute("cont", JsValue::UNDEFINED, None)
@@ -432,4 +482,65 @@ fn client_drives_a_session() {
         prop(&error, "message"),
         "commands need a negotiated session (state: closed)"
     );
+}
+
+/// The client's other outcomes: an id-less error with escapes (unescaped, placed after
+/// the frames), the one a resync asks for, a reply too large for the buffer, bytes that
+/// are not JSON (a JS error), and a reply to no command.
+#[wasm_bindgen_test]
+fn client_reports_the_rest() {
+    let mut client = Client::new(Some(200));
+    let greeting = br#"{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 9}, "package": "v9.2.0-\u00e9"}, "capabilities": []}}"#;
+    let out = push(&mut client, greeting);
+    assert_eq!(out[0].kind, outcome::KIND_GREETING);
+    assert_eq!(out[0].numbers, [2.0, 9.0, 2.0, 0.0]);
+    assert_eq!(out[0].name.as_deref(), Some("v9.2.0-\u{e9}"));
+    assert!(!client.negotiate(true).unwrap());
+    assert_eq!(
+        client.take_output(),
+        br#"{"execute":"qmp_capabilities","id":0}"#
+    );
+    let out = push(&mut client, br#"{"return": {}, "id": 0}"#);
+    assert_eq!(
+        (out[0].kind, out[0].numbers[0]),
+        (outcome::KIND_NEGOTIATED, 0.0)
+    );
+
+    let idless = br#"{"error": {"class": "GenericError", "desc": "caf\u00e9 \"x\""}}"#;
+    client.resync().unwrap();
+    assert_eq!(client.take_output(), [0xFF]);
+    let mut bytes = idless.to_vec();
+    bytes.extend_from_slice(idless);
+    let out = push(&mut client, &bytes);
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0].kind, outcome::KIND_RESYNCED);
+    assert_eq!(out[1].kind, outcome::KIND_IDLESS_ERROR);
+    assert_eq!(out[1].name.as_deref(), Some("GenericError"));
+    assert_eq!(out[1].payload.as_deref(), Some("caf\u{e9} \"x\""));
+    assert_eq!(out[1].text.as_deref().map(str::as_bytes), Some(&idless[..]));
+
+    let id = client
+        .execute("query-qmp-schema", JsValue::UNDEFINED, None)
+        .unwrap();
+    let mut big = br#"{"return": ""#.to_vec();
+    big.resize(300, b'x');
+    big.extend_from_slice(br#"", "id": 1}"#);
+    let reply_len = big.len();
+    big.extend_from_slice(b"}\n{\"return\": {}, \"id\": 77}");
+    let out = push(&mut client, &big);
+    assert_eq!(out.len(), 3, "{out:?}");
+    assert_eq!(out[0].kind, outcome::KIND_TOO_LARGE);
+    assert_eq!(out[0].numbers[..2], [id, reply_len as f64]);
+    assert_eq!(
+        (out[1].kind, out[1].text.as_deref()),
+        (outcome::KIND_FAULT, None)
+    );
+    let errors = client.take_errors();
+    let error = &errors[out[1].numbers[0] as usize];
+    assert_eq!(prop(error, "name"), "FramingError");
+    let offset = greeting.len() + 23 + 2 * idless.len() + reply_len;
+    assert_eq!(prop(error, "offset"), offset as f64);
+    assert_eq!(out[2].kind, outcome::KIND_UNKNOWN_REPLY);
+    assert_eq!(out[2].text.as_deref(), Some(r#"{"return": {}, "id": 77}"#));
+    assert_eq!(client.pending(), 0);
 }
