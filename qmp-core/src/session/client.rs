@@ -681,10 +681,10 @@ impl<const N: usize> Client<N> {
                 };
             }
         }
-        let Some(index) = self.pending.iter().position(|p| p.id == id) else {
+        if !self.pending.iter().any(|p| p.id == id) {
             return ClientOutcome::UnknownReply(message);
-        };
-        self.pending.remove(index);
+        }
+        self.pending.retain(|p| p.id != id);
         ClientOutcome::Reply {
             ticket: Ticket(id),
             message,
@@ -698,7 +698,7 @@ impl<const N: usize> Client<N> {
             matches!(self.state, State::Ready { .. }) && !self.pending.iter().any(|p| p.oob);
         match self.pending.first().copied() {
             Some(oldest) if attributable => {
-                self.pending.remove(0);
+                self.pending.retain(|p| p.id != oldest.id);
                 ClientOutcome::ReplyTooLarge {
                     ticket: Ticket(oldest.id),
                     error,
