@@ -81,43 +81,56 @@ impl IdValue {
 /// The bytes of command `name` with `arguments` (a JS object, JSON text of an object, or
 /// `undefined`) and `id` (a number, a string, any JSON value, or `undefined`), as
 /// `exec-oob` when `oob` is true. Compact, ASCII-only JSON, as QEMU's own encoder
-/// writes.
-#[wasm_bindgen(js_name = encodeCommand)]
+/// writes. From JS: `encodeCommand` of the npm package, over [`encode`].
 pub fn encode_command(
     name: &str,
     arguments: JsValue,
     id: JsValue,
     oob: Option<bool>,
 ) -> Result<Vec<u8>, JsValue> {
-    let text = arguments_text(&arguments)?;
-    let arguments = text.as_deref().map(arguments_json).transpose()?;
-    let id = id_json(&id)?;
-    let id = id.as_ref().map(IdValue::as_id).transpose()?;
-    let mut out = Vec::with_capacity(name.len() + text.as_ref().map_or(0, String::len) + 48);
-    let sink = &mut VecSink(&mut out);
-    let written = if oob.unwrap_or(false) {
-        encode::command_oob(sink, name, arguments, id)
-    } else {
-        encode::command(sink, name, arguments, id)
-    };
-    written.map_err(|e| error::arguments(&error::text(&e), None))?;
-    Ok(out)
+    encode(name, false, arguments, id, oob.unwrap_or(false))
 }
 
 /// The bytes of the command typed as `line` in the human syntax (`device_del id=net0`;
 /// see `qmp_core::shell`), with `id`, as `exec-oob` when `oob` is true. A line that does
-/// not parse throws a `ShellSyntaxError` with the column at fault.
-#[wasm_bindgen(js_name = encodeLine)]
+/// not parse throws a `ShellSyntaxError` with the column at fault. From JS:
+/// `encodeLine` of the npm package, over [`encode`].
 pub fn encode_line(line: &str, id: JsValue, oob: Option<bool>) -> Result<Vec<u8>, JsValue> {
-    let command = ShellCommand::parse(line).map_err(|e| error::shell(&e))?;
+    encode(line, true, JsValue::UNDEFINED, id, oob.unwrap_or(false))
+}
+
+/// The export behind the npm package's `encodeCommand` and `encodeLine`: `text` is a
+/// command name with `arguments` ([`encode_command`]), or with `line` true a command
+/// line in the human syntax ([`encode_line`]; `arguments` is then ignored). One export
+/// for both, as each export carries its own shim in the `.wasm`.
+#[wasm_bindgen]
+pub fn encode(
+    text: &str,
+    line: bool,
+    arguments: JsValue,
+    id: JsValue,
+    oob: bool,
+) -> Result<Vec<u8>, JsValue> {
+    let command = if line {
+        Some(ShellCommand::parse(text).map_err(|e| error::shell(&e))?)
+    } else {
+        None
+    };
+    let arguments_text = match command {
+        Some(_) => None,
+        None => arguments_text(&arguments)?,
+    };
+    let arguments = arguments_text.as_deref().map(arguments_json).transpose()?;
     let id = id_json(&id)?;
     let id = id.as_ref().map(IdValue::as_id).transpose()?;
-    let mut out = Vec::with_capacity(line.len() + 48);
+    let extra = arguments_text.as_ref().map_or(0, String::len);
+    let mut out = Vec::with_capacity(text.len() + extra + 48);
     let sink = &mut VecSink(&mut out);
-    let written = if oob.unwrap_or(false) {
-        command.encode_oob(sink, id)
-    } else {
-        command.encode(sink, id)
+    let written = match (&command, oob) {
+        (Some(command), false) => command.encode(sink, id),
+        (Some(command), true) => command.encode_oob(sink, id),
+        (None, false) => encode::command(sink, text, arguments, id),
+        (None, true) => encode::command_oob(sink, text, arguments, id),
     };
     written.map_err(|e| error::arguments(&error::text(&e), None))?;
     Ok(out)

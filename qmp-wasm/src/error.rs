@@ -99,6 +99,7 @@ fn number(n: u64) -> JsValue {
 }
 
 /// A framer's report of dropped bytes.
+#[inline(never)]
 pub fn framing(error: &FrameError) -> JsValue {
     framing_error(
         &text(error),
@@ -110,6 +111,7 @@ pub fn framing(error: &FrameError) -> JsValue {
 }
 
 /// Valid JSON that is not a QMP message.
+#[inline(never)]
 pub fn not_qmp(error: &MessageError) -> JsValue {
     not_qmp_error(&text(error), error.offset as f64, &text(&error.kind))
 }

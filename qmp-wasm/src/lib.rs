@@ -9,7 +9,8 @@
 //!   text plus a table of offsets, so that a push costs a few calls across the boundary
 //!   whatever the number of messages. Bytes that are not JSON come out as JS errors with
 //!   their offset and size, and the decoder goes on.
-//! - [`encode_command`] and [`encode_line`] (`encode.rs`): a command from a name and
+//! - [`encode_command`] and [`encode_line`] (`encode.rs`, exported to JS as one
+//!   [`encode`]): a command from a name and
 //!   arguments (a JS object or JSON text), or from a line in the human command syntax
 //!   of [`qmp_core::shell`], as the bytes to send; `exec-oob` on request.
 //! - [`Client`] (`client.rs`): the sans-IO [`qmp_core::session::Client`] with its own
@@ -35,7 +36,7 @@ mod sink;
 
 pub use client::{outcome, send, Client};
 pub use decoder::{memory, record, Decoder};
-pub use encode::{encode_command, encode_line};
+pub use encode::{encode, encode_command, encode_line};
 pub use qmp_core;
 
 /// Without `std` (the npm package's build), a panic traps at once: nothing is formatted.

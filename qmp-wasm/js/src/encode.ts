@@ -1,6 +1,6 @@
 // Command encoding: the bytes to send for a command, from a name and arguments or from a
 // line in the human syntax.
-import { encodeCommand as wasmEncodeCommand, encodeLine as wasmEncodeLine } from './qmp_wasm.js';
+import { encode } from './qmp_wasm.js';
 
 /** A command id: QEMU echoes any JSON value back. */
 export type Id = number | string | null | boolean | object;
@@ -23,7 +23,7 @@ export function encodeCommand(
   args?: object | string,
   options: EncodeOptions = {},
 ): Uint8Array {
-  return wasmEncodeCommand(name, args, options.id, options.oob);
+  return encode(name, false, args, options.id, options.oob ?? false);
 }
 
 /**
@@ -33,5 +33,5 @@ export function encodeCommand(
  * with the column at fault. Needs `init()` to have resolved.
  */
 export function encodeLine(line: string, options: EncodeOptions = {}): Uint8Array {
-  return wasmEncodeLine(line, options.id, options.oob);
+  return encode(line, true, undefined, options.id, options.oob ?? false);
 }
