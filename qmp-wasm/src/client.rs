@@ -15,6 +15,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::encode::{arguments_json, arguments_text};
 use crate::error;
+use crate::js::{JsArray, JsErrors};
 use crate::sink::VecSink;
 
 /// The layout of a batch of outcomes ([`Client::push`]): [`outcome::HEAD`] numbers,
@@ -165,8 +166,8 @@ impl Client {
 
     /// The JS errors of the batch, indexed by its `KIND_FAULT` outcomes.
     #[wasm_bindgen(js_name = takeErrors)]
-    pub fn take_errors(&mut self) -> Vec<JsValue> {
-        core::mem::take(&mut self.batch.errors)
+    pub fn take_errors(&mut self) -> JsArray {
+        self.batch.errors.take()
     }
 
     /// Send what `kind` says ([`send`]), as `exec-oob` when `oob` is true:
@@ -316,7 +317,7 @@ struct Batch {
     text: Vec<u8>,
     /// The head, then the outcomes.
     records: Vec<f64>,
-    errors: Vec<JsValue>,
+    errors: JsErrors,
 }
 
 impl Batch {
@@ -412,8 +413,7 @@ impl Batch {
     }
 
     fn fault(&mut self, r: &mut [f64; outcome::STRIDE], error: JsValue) -> f64 {
-        r[outcome::NUMBERS] = self.errors.len() as f64;
-        self.errors.push(error);
+        r[outcome::NUMBERS] = f64::from(self.errors.push(&error));
         outcome::KIND_FAULT
     }
 

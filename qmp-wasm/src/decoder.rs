@@ -10,6 +10,7 @@ use qmp_core::message::{ErrorClass, Message};
 use wasm_bindgen::prelude::*;
 
 use crate::error;
+use crate::js::{JsArray, JsErrors};
 
 /// The layout of one item in the batch's records ([`Decoder::records`]):
 /// [`record::STRIDE`] numbers per item. Offsets are UTF-16 indexes into the batch text
@@ -92,7 +93,7 @@ struct Batch {
     /// `text`'s length in UTF-16 units.
     utf16: usize,
     records: Vec<f64>,
-    errors: Vec<JsValue>,
+    errors: JsErrors,
     count: u32,
 }
 
@@ -169,8 +170,8 @@ impl Decoder {
 
     /// The batch's JS errors, indexed by the `KIND_FAULT` records.
     #[wasm_bindgen(js_name = takeErrors)]
-    pub fn take_errors(&mut self) -> Vec<JsValue> {
-        core::mem::take(&mut self.batch.errors)
+    pub fn take_errors(&mut self) -> JsArray {
+        self.batch.errors.take()
     }
 }
 
@@ -208,8 +209,7 @@ impl Batch {
     fn fault(&mut self, error: JsValue) {
         let mut record = [-1.0; record::STRIDE];
         record[record::KIND] = record::KIND_FAULT;
-        record[record::OFFSET] = self.errors.len() as f64;
-        self.errors.push(error);
+        record[record::OFFSET] = f64::from(self.errors.push(&error));
         self.records.extend_from_slice(&record);
     }
 

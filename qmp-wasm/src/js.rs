@@ -36,3 +36,32 @@ extern "C" {
     #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
     pub(crate) fn stringify(value: &JsValue) -> Result<JsValue, JsValue>;
 }
+
+/// The JS errors of a batch, in a JS array made when the first one comes: no
+/// `Vec<JsValue>` to convert at the boundary (each export returning one carries a shim
+/// of its own in the `.wasm`).
+#[derive(Default)]
+pub(crate) struct JsErrors {
+    array: Option<JsArray>,
+    len: u32,
+}
+
+impl JsErrors {
+    /// Adds `error` and returns its index.
+    pub(crate) fn push(&mut self, error: &JsValue) -> u32 {
+        self.array.get_or_insert_with(JsArray::new).push(error);
+        self.len += 1;
+        self.len - 1
+    }
+
+    /// Forget the errors.
+    pub(crate) fn clear(&mut self) {
+        *self = Self::default();
+    }
+
+    /// The errors, in order (an empty array when there are none); the list is emptied.
+    pub(crate) fn take(&mut self) -> JsArray {
+        self.len = 0;
+        self.array.take().unwrap_or_else(JsArray::new)
+    }
+}

@@ -1,7 +1,7 @@
 //! The wasm-bindgen-test suite, run in Node (`tests/node.rs`) and in headless Chromium
 //! (`tests/browser.rs`): the same tests in both.
 
-use js_sys::{JsString, Reflect};
+use js_sys::{Array, JsString, Reflect};
 use qmp_core::encode::EmptyObject;
 use qmp_core::frame::Framer;
 use qmp_core::json::RawJson;
@@ -45,12 +45,12 @@ fn prop(value: &JsValue, key: &str) -> JsValue {
 fn take(decoder: &mut Decoder, out: &mut Vec<Item>) {
     let text = JsString::from(String::from_utf8(decoder.text().to_vec()).unwrap());
     let records = decoder.records().to_vec();
-    let errors = decoder.take_errors();
+    let errors: Array = JsValue::from(decoder.take_errors()).unchecked_into();
     decoder.clear();
     for r in records.chunks(record::STRIDE) {
         let kind = r[record::KIND];
         if kind == record::KIND_FAULT {
-            let error = &errors[r[record::OFFSET] as usize];
+            let error = &errors.get(r[record::OFFSET] as u32);
             let name = prop(error, "name").as_string().unwrap();
             let offset = prop(error, "offset").as_f64().unwrap();
             let skipped = prop(error, "skipped").as_f64().unwrap_or(-1.0);
@@ -535,8 +535,8 @@ fn client_reports_the_rest() {
         (out[1].kind, out[1].text.as_deref()),
         (outcome::KIND_FAULT, None)
     );
-    let errors = client.take_errors();
-    let error = &errors[out[1].numbers[0] as usize];
+    let errors: Array = JsValue::from(client.take_errors()).unchecked_into();
+    let error = &errors.get(out[1].numbers[0] as u32);
     assert_eq!(prop(error, "name"), "FramingError");
     let offset = greeting.len() + 23 + 2 * idless.len() + reply_len;
     assert_eq!(prop(error, "offset"), offset as f64);
