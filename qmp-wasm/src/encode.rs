@@ -81,7 +81,7 @@ impl IdValue {
 /// The bytes of command `name` with `arguments` (a JS object, JSON text of an object, or
 /// `undefined`) and `id` (a number, a string, any JSON value, or `undefined`), as
 /// `exec-oob` when `oob` is true. Compact, ASCII-only JSON, as QEMU's own encoder
-/// writes. From JS: `encodeCommand` of the npm package, over [`encode`].
+/// writes. From JS: `encodeCommand` of the npm package, over [`encode()`].
 pub fn encode_command(
     name: &str,
     arguments: JsValue,
@@ -94,7 +94,7 @@ pub fn encode_command(
 /// The bytes of the command typed as `line` in the human syntax (`device_del id=net0`;
 /// see `qmp_core::shell`), with `id`, as `exec-oob` when `oob` is true. A line that does
 /// not parse throws a `ShellSyntaxError` with the column at fault. From JS:
-/// `encodeLine` of the npm package, over [`encode`].
+/// `encodeLine` of the npm package, over [`encode()`].
 pub fn encode_line(line: &str, id: JsValue, oob: Option<bool>) -> Result<Vec<u8>, JsValue> {
     encode(line, true, JsValue::UNDEFINED, id, oob.unwrap_or(false))
 }

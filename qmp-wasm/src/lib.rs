@@ -10,9 +10,9 @@
 //!   whatever the number of messages. Bytes that are not JSON come out as JS errors with
 //!   their offset and size, and the decoder goes on.
 //! - [`encode_command`] and [`encode_line`] (`encode.rs`, exported to JS as one
-//!   [`encode`]): a command from a name and
-//!   arguments (a JS object or JSON text), or from a line in the human command syntax
-//!   of [`qmp_core::shell`], as the bytes to send; `exec-oob` on request.
+//!   [`encode()`]): a command from a name and arguments (a JS object or JSON text), or
+//!   from a line in the human command syntax of [`qmp_core::shell`], as the bytes to
+//!   send; `exec-oob` on request.
 //! - [`Client`] (`client.rs`): the sans-IO [`qmp_core::session::Client`] with its own
 //!   framer and output buffer, for the promise-based TypeScript client of the npm package
 //!   (`js/src/client.ts`), which only moves bytes between it and a `WebSocket`.

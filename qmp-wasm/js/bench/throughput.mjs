@@ -10,11 +10,13 @@
 // runs fewer rounds (for the test suite).
 import { readFileSync } from 'node:fs';
 import { Decoder, init } from '../../pkg/index.js';
+import { Decoder as WasmDecoder } from '../../pkg/qmp_wasm.js';
 
 const quick = process.argv.includes('--quick');
 const asJson = process.argv.includes('--json');
 // --breakdown: also where the time goes on the schema session (ms per MB): JSON.parse of
-// every line, the naive approach without it, and qmp-wasm with payloads as text.
+// every line, the naive approach without it, qmp-wasm with payloads as text, and its
+// WebAssembly part alone.
 const breakdown = process.argv.includes('--breakdown');
 const captures = new URL('../../../testdata/captures/', import.meta.url);
 const read = (name) => readFileSync(new URL(name, captures));
@@ -227,6 +229,18 @@ if (breakdown) {
     'JSON.parse of every line': () => lines.reduce((n, l) => n + (JSON.parse(l) ? 1 : 0), 0),
     'naive approach without JSON.parse': withoutParse,
     'qmp-wasm, payloads as text': () => qmpWasm(parts, { values: false }),
+    // The WebAssembly module alone: framing, validation and classification, with the
+    // batch cleared unread (no text decoding, no JS objects).
+    'qmp-wasm, its WebAssembly part alone': () => {
+      const inner = new WasmDecoder();
+      let n = 0;
+      for (const part of parts) {
+        n += inner.push(part);
+        inner.clear();
+      }
+      inner.free();
+      return n;
+    },
   };
   const samples = Object.fromEntries(Object.keys(steps).map((k) => [k, []]));
   for (let r = 0; r < rounds + 2; r++) {
