@@ -141,10 +141,9 @@
 //!   as it does `"a b"`, and likewise keeps the quotes in the text.
 
 use core::fmt;
-
-use crate::describe::{self, Describe};
 use core::iter::FusedIterator;
 
+use crate::describe::{self, Describe};
 use crate::encode::{self, BufferFull, EncodeError, Id, Sink, SliceSink, Text};
 use crate::json::RawJson;
 use crate::scan::ScanErrorKind;
