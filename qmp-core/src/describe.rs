@@ -49,19 +49,20 @@ impl Describe for Infallible {
 /// text.
 #[inline(never)]
 pub(crate) fn decimal(n: u64, out: &mut dyn FnMut(&str)) {
+    // From the last digit back; `u64::MAX` has 20 digits, so the slots never run out.
     let mut digits = [0u8; 20];
     let mut start = digits.len();
     let mut rest = n;
-    loop {
+    for slot in digits.iter_mut().rev() {
+        *slot = b'0' + (rest % 10) as u8;
         start -= 1;
-        digits[start] = b'0' + (rest % 10) as u8;
         rest /= 10;
         if rest == 0 {
             break;
         }
     }
     // Only ASCII digits: the conversion cannot fail.
-    if let Ok(text) = core::str::from_utf8(&digits[start..]) {
+    if let Ok(text) = core::str::from_utf8(digits.get(start..).unwrap_or_default()) {
         out(text);
     }
 }
