@@ -7,7 +7,8 @@
 //!
 //! Two limits keep a silent or endless peer from hanging the program:
 //! - a read that sees nothing after [`READ_TIMEOUT_POLLS`] looks at the status register
-//!   fails with [`UartError::TimedOut`] (the connection reports a typed timeout). It
+//!   ([`FIRST_READ_TIMEOUT_POLLS`] for the first, the greeting) fails with
+//!   [`UartError::TimedOut`] (the connection reports a typed timeout). It
 //!   counts polls rather than reading the timer: under QEMU's `-icount` the emulated
 //!   clock of a CPU that only polls a device advances too slowly to bound a wait;
 //!   a poll takes a few instructions on any clock;
@@ -41,6 +42,11 @@ const BAUD: u32 = 115_200;
 /// How many times a read looks for its first byte before it gives up: about a second
 /// to three under QEMU on this project's 2-core machine (QEMU answers in milliseconds).
 pub const READ_TIMEOUT_POLLS: u32 = 1_500_000;
+/// The first read (the greeting) waits eight times as long. The peer may still be
+/// starting; and under QEMU, bytes that reach the board before the firmware enabled the
+/// receiver wait in the host socket until QEMU's main loop next looks at it, which
+/// took longer than [`READ_TIMEOUT_POLLS`] in about one run in three.
+pub const FIRST_READ_TIMEOUT_POLLS: u32 = 8 * READ_TIMEOUT_POLLS;
 /// How many reads the whole program may make: the script needs about 700 (one per
 /// byte, as the UART holds one), the hostile peer of the tests sends about 8 000 bytes.
 pub const READ_BUDGET: u32 = 20_000;
@@ -113,10 +119,15 @@ impl embedded_io::Read for Uart {
         if self.watchdog_fired() {
             return Err(UartError::Watchdog);
         }
+        let limit = if self.received == 0 {
+            FIRST_READ_TIMEOUT_POLLS
+        } else {
+            READ_TIMEOUT_POLLS
+        };
         let mut polls = 0u32;
         while !self.ready() {
             polls += 1;
-            if polls > READ_TIMEOUT_POLLS {
+            if polls > limit {
                 return Err(UartError::TimedOut);
             }
             core::hint::spin_loop();
