@@ -417,9 +417,12 @@ fn id<S: Sink + ?Sized>(sink: &mut S, id: Id<'_>) -> Result<(), S::Error> {
     }
 }
 
-/// `,"id":ID` if there is one.
+/// `,"id":ID` if there is one (also the human syntax's, in [`crate::shell`]).
 #[inline(always)]
-fn id_member<S: Sink + ?Sized>(sink: &mut S, value: Option<Id<'_>>) -> Result<(), S::Error> {
+pub(crate) fn id_member<S: Sink + ?Sized>(
+    sink: &mut S,
+    value: Option<Id<'_>>,
+) -> Result<(), S::Error> {
     match value {
         Some(value) => {
             sink.write(b",\"id\":")?;

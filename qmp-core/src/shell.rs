@@ -471,15 +471,7 @@ impl<'a> ShellCommand<'a> {
         if skip(self.line.as_bytes(), self.args, is_blank) < self.line.len() {
             self.write_arguments(sink)?;
         }
-        if let Some(id) = id {
-            put(sink, b",\"id\":")?;
-            match id {
-                Id::U64(v) => put_integer(sink, v, false)?,
-                Id::I64(v) => put_integer(sink, v.unsigned_abs(), v < 0)?,
-                Id::Str(s) => encode::value(&mut *sink, Text::Str(s))?,
-                Id::Raw(raw) => encode::value(&mut *sink, raw)?,
-            }
-        }
+        encode::id_member(&mut *sink, id)?;
         put(sink, b"}")
     }
 
@@ -577,31 +569,6 @@ struct Member<'a> {
     column: usize,
     /// Where the line goes on after the argument.
     next: usize,
-}
-
-/// The digits of `magnitude`, after a `-` if `negative`.
-fn put_integer<S: Sink + ?Sized>(
-    sink: &mut S,
-    mut magnitude: u64,
-    negative: bool,
-) -> Result<(), EncodeError<S::Error>> {
-    // 20 digits at most, and the sign.
-    let mut text = [b'-'; 21];
-    let mut start = text.len();
-    loop {
-        start -= 1;
-        if let Some(digit) = text.get_mut(start) {
-            *digit = b'0' + (magnitude % 10) as u8;
-        }
-        magnitude /= 10;
-        if magnitude == 0 {
-            break;
-        }
-    }
-    if negative {
-        start -= 1;
-    }
-    put(sink, text.get(start..).unwrap_or_default())
 }
 
 /// `bytes` into `sink`: one out-of-line copy of the sink's write for all the shell's
