@@ -107,13 +107,12 @@ mod write;
 
 use core::fmt;
 
-use crate::describe::Describe;
-
 use serde::Serialize;
 
 pub use ser::{Compound, Serializer};
 pub use sink::{BufferFull, Sink, SliceSink, WriteError, WriterSink};
 
+use crate::describe::Describe;
 use crate::json::{JsonStr, RawJson};
 use crate::message::{ErrorClass, Message, QemuVersion, Timestamp, Version};
 

@@ -73,7 +73,6 @@
 use core::fmt;
 
 use crate::describe::{self, Describe};
-
 #[cfg(doc)]
 use crate::scan::ScanErrorKind;
 use crate::scan::{is_delim, validate_outlined, Outline, ScanConfig, ScanError, Scanner, Step};

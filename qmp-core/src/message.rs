@@ -24,7 +24,6 @@
 use core::fmt;
 
 use crate::describe::{self, Describe};
-
 use crate::frame::Frame;
 use crate::json::{leading_integer, JsonStr, Kind, RawJson};
 use crate::scan::Outline;

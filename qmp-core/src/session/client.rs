@@ -2,10 +2,9 @@
 
 use core::fmt;
 
-use crate::describe::{self, Describe};
-
 use heapless::Vec;
 
+use crate::describe::{self, Describe};
 use crate::encode::{self, EncodeError, Id, Payload, Sink, Text};
 use crate::frame::{Frame, FrameError};
 use crate::message::{ErrorReply, EventMessage, Greeting, Message, MessageError};
