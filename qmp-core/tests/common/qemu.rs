@@ -290,9 +290,14 @@ impl Qemu {
 
     /// The QMP monitor's endpoint, free for a client of the test's own: the connection
     /// made while waiting for QEMU to listen is closed (QEMU serves one client at a
-    /// time and accepts the next once it sees that one go).
+    /// time and accepts the next once it sees that one go). Its greeting is read first:
+    /// QEMU's socket accepts before QEMU's main loop runs, and a greeting shows that
+    /// QEMU has served the connection and runs (a client of `qmp events` once waited
+    /// 10 s for a greeting after a connection closed unread).
     pub fn release_monitor(&mut self) -> Endpoint {
-        drop(self.pending.take());
+        if let Some(stream) = self.pending.take() {
+            drop(Qmp::new(stream, 4096).greeting());
+        }
         self.monitor.clone()
     }
 
