@@ -151,6 +151,22 @@ impl<'a> Frame<'a> {
         self.outline
     }
 
+    /// Whether every byte of the frame is ASCII, as the scanner saw on its way (no
+    /// second pass over the bytes). Then a byte offset into the frame is also its
+    /// UTF-16 offset, which is what JS strings count in.
+    ///
+    /// ```
+    /// use qmp_core::frame::Frame;
+    ///
+    /// // An escape is ASCII; the character itself is not.
+    /// assert!(Frame::parse(br#"{"event": "STOP", "data": {"name": "caf\u00e9"}}"#)?.is_ascii());
+    /// assert!(!Frame::parse("{\"event\": \"STOP\", \"data\": {\"name\": \"café\"}}".as_bytes())?.is_ascii());
+    /// # Ok::<(), qmp_core::scan::ScanError>(())
+    /// ```
+    pub const fn is_ascii(&self) -> bool {
+        !self.outline.non_ascii()
+    }
+
     /// Length in bytes.
     pub const fn len(&self) -> usize {
         self.bytes.len()

@@ -206,12 +206,16 @@ const OUTLINE_ENDS: usize = 4;
 /// [`Message::parse`](crate::message::Message::parse), walking the members in order,
 /// takes the `n`-th container's end from here instead of walking it again. Containers
 /// past the first [`OUTLINE_ENDS`], or ending past 4 GiB, are not recorded; their ends
-/// are found by walking, as for any other value.
+/// are found by walking, as for any other value. The scanner also notes whether the
+/// value is all ASCII ([`Frame::is_ascii`](crate::frame::Frame::is_ascii)).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub(crate) struct Outline {
     ends: [u32; OUTLINE_ENDS],
     /// How many of `ends` are recorded.
     len: u8,
+    /// Whether the value holds a byte above 0x7F (inside a string, the only place
+    /// where valid JSON has one).
+    non_ascii: bool,
 }
 
 impl Outline {
@@ -219,9 +223,11 @@ impl Outline {
     pub(crate) const EMPTY: Self = Self {
         ends: [0; OUTLINE_ENDS],
         len: 0,
+        non_ascii: false,
     };
 
-    /// An outline with the given ends (tests build the expected ones).
+    /// An outline with the given ends, of an ASCII value (tests build the expected
+    /// ones).
     #[cfg(test)]
     pub(crate) fn from_ends(ends: &[u32]) -> Self {
         let mut outline = Self::EMPTY;
@@ -241,6 +247,19 @@ impl Outline {
             *slot = end;
             self.len += 1;
         }
+    }
+
+    /// The same, of a value with (`true`) or without a byte above 0x7F (tests).
+    #[cfg(test)]
+    pub(crate) fn with_non_ascii(mut self, non_ascii: bool) -> Self {
+        self.non_ascii = non_ascii;
+        self
+    }
+
+    /// Whether the value holds a byte above 0x7F.
+    #[inline]
+    pub(crate) const fn non_ascii(&self) -> bool {
+        self.non_ascii
     }
 
     /// The end of the `n`-th container, if recorded.
@@ -772,6 +791,7 @@ impl Scanner {
                         },
                         0x00..=0x1F => fail!(ScanErrorKind::ControlCharacter),
                         _ => {
+                            self.outline.non_ascii = true;
                             st = match b {
                                 0xC2..=0xDF => State::Utf8 {
                                     left: 1,

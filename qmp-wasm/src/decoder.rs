@@ -218,7 +218,7 @@ impl Batch {
         let place = Place {
             frame: bytes,
             base: self.utf16,
-            ascii: bytes.is_ascii(),
+            ascii: frame.is_ascii(),
         };
         self.text.extend_from_slice(bytes);
         self.utf16 += place.units();

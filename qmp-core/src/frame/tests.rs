@@ -48,7 +48,7 @@ fn walked_outline(bytes: &[u8]) -> Outline {
     };
     json.members().for_each(|(_, value)| note(value));
     json.elements().for_each(&mut note);
-    Outline::from_ends(&ends[..n])
+    Outline::from_ends(&ends[..n]).with_non_ascii(!bytes.is_ascii())
 }
 
 struct Outs {
@@ -527,6 +527,43 @@ fn frames_carry_the_ends_of_their_top_level_containers() {
         assert_eq!((frame.offset(), frame.as_bytes()), (2, *message));
         assert_eq!(frame.outline(), outline(expected));
     }
+}
+
+#[test]
+fn frames_say_whether_they_are_all_ascii() {
+    // Per message: a byte above 0x7F in a string makes it non-ASCII, the next message
+    // starts ASCII again, an escape (`\u00e9`) is ASCII, and so is a message after an
+    // error that had non-ASCII bytes.
+    let messages: [&str; 4] = [
+        "{\"s\": \"café\"}",
+        "{\"s\": \"caf\\u00e9\"}",
+        "[\"😀\", 1]",
+        "{}",
+    ];
+    let bad = "{\"s\": \"é\" x}\r\n";
+    let mut input = [0u8; 128];
+    let mut expected = [Out::Error(FrameError::TooLarge { start: 0, len: 0 }); 5];
+    let mut len = 0;
+    for (i, message) in messages.iter().enumerate() {
+        if i == 3 {
+            input[len..len + bad.len()].copy_from_slice(bad.as_bytes());
+            expected[3] = invalid(
+                ScanErrorKind::UnexpectedByte,
+                len as u64 + 11,
+                len as u64,
+                bad.len() as u64,
+            );
+            len += bad.len();
+        }
+        expected[i + usize::from(i == 3)] = frame(len as u64, message.as_bytes());
+        input[len..len + message.len()].copy_from_slice(message.as_bytes());
+        len += message.len();
+        input[len..len + 2].copy_from_slice(b"\r\n");
+        len += 2;
+    }
+    check::<64>(&input[..len], QMP, &expected);
+    let ascii = messages.map(|m| Frame::parse(m.as_bytes()).unwrap().is_ascii());
+    assert_eq!(ascii, [false, true, false, true]);
 }
 
 #[test]
