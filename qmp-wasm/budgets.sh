@@ -13,13 +13,17 @@
 # fails the script only with `--strict` (the throughput figures of a shared machine move
 # between runs).
 #
-#   qmp-wasm/budgets.sh [--quick] [--strict]     (--quick: 1 MB corpora, 3 rounds)
+#   qmp-wasm/budgets.sh [--quick] [--strict] [--breakdown]
+#
+# --quick: 1 MB corpora, 3 rounds. --breakdown: also where the time goes on the schema
+# session, and how far WebAssembly could come down (builds floor/, see its src/lib.rs).
 set -euo pipefail
 cd "$(dirname "$0")"
-quick=() strict=false
+options=() strict=false
 for arg in "$@"; do
     case $arg in
-        --quick) quick=(--quick) ;;
+        --quick) options+=(--quick) ;;
+        --breakdown) floor/build.sh; options+=(--breakdown) ;;
         --strict) strict=true ;;
         *) echo "budgets.sh: unknown option $arg" >&2; exit 2 ;;
     esac
@@ -34,7 +38,7 @@ missed=()
 ((raw <= budget && gz <= budget)) || missed+=(size)
 
 code=0
-node js/bench/throughput.mjs "${quick[@]}" || code=$?
+node js/bench/throughput.mjs "${options[@]}" || code=$?
 case $code in
     0) ;;
     3) missed+=(throughput) ;;

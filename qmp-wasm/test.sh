@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # qmp-wasm's own suite (scripts/test runs it after scripts/install-wasm-tools):
 #
-# 1. clippy for wasm32 with -D warnings, with and without the feature `std`;
+# 1. clippy for wasm32 with -D warnings, with and without the feature `std`, and of
+#    floor/ (the throughput breakdown's measuring module);
 # 2. the wasm-bindgen-test suite in Node and in headless Chromium;
 # 3. the npm package build (build.sh) and `tsc --noEmit` of an example project against
 #    its .d.ts files;
 # 4. the TypeScript client's Node tests against a real QEMU behind websockify (each test
 #    starts and stops its own QEMU, websockify and splitting proxy);
 # 5. the end-to-end test of the demo page in headless Chromium, with a screenshot;
-# 6. the budgets: .wasm size and a short throughput run, reported (a case decoded wrong
-#    fails).
+# 6. the budgets: .wasm size and a short throughput run with its breakdown, reported (a
+#    case decoded wrong fails).
 #
 # A missing tool is a failure, never a skip. Prints one `test result:` line per suite.
 set -euo pipefail
@@ -27,6 +28,9 @@ step "clippy, wasm32 (-D warnings)"
 cargo clippy -p qmp-wasm --all-targets --target wasm32-unknown-unknown -- -D warnings
 # The npm package's build: no_std, without the default feature `std` (build.sh).
 cargo clippy -p qmp-wasm --lib --target wasm32-unknown-unknown --no-default-features -- -D warnings
+# The measuring module of the throughput breakdown (its own workspace).
+(cd floor && cargo fmt --check &&
+    CARGO_TARGET_DIR="$root/target/floor" cargo clippy --release --target wasm32-unknown-unknown -- -D warnings)
 
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 step "wasm-bindgen-test in Node"
@@ -64,4 +68,4 @@ node js/test/e2e.mjs "$root/target/qmp-wasm-e2e/console.png"
 echo "test result: ok. 1 passed; 0 failed; (js/test/e2e.mjs)"
 
 step "budgets: .wasm size and a short throughput run (measured and reported; a wrong decode fails)"
-./budgets.sh --quick
+./budgets.sh --quick --breakdown
