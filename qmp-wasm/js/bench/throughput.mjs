@@ -18,7 +18,8 @@ const asJson = process.argv.includes('--json');
 // every line, the naive approach without it, qmp-wasm with payloads as text, and its
 // WebAssembly part alone; then how far WebAssembly could come down, from the module
 // that qmp-wasm/floor/build.sh builds (qmp-wasm/floor/src/lib.rs): qmp-core's scanner
-// alone, and two loops that validate nothing.
+// alone, two loops that validate nothing, and a structural index followed by the
+// grammar alone.
 const breakdown = process.argv.includes('--breakdown');
 const captures = new URL('../../../testdata/captures/', import.meta.url);
 const read = (name) => readFileSync(new URL(name, captures));
@@ -258,6 +259,7 @@ if (breakdown) {
   steps["qmp-core's scanner alone, in WebAssembly"] = () => floor.scanner(at, bytes.length);
   steps['a byte loop over strings and nesting, validating nothing'] = () => floor.skim(at, bytes.length);
   steps['a SIMD128 structural index (simdjson stage 1), validating nothing'] = () => floor.index(at, bytes.length);
+  steps['the same index, then the grammar at each structural character (strings, numbers, literals unchecked)'] = () => floor.grammar(at, bytes.length);
   const samples = Object.fromEntries(Object.keys(steps).map((k) => [k, []]));
   for (let r = 0; r < rounds + 2; r++) {
     for (const [key, fn] of Object.entries(steps)) {
