@@ -23,7 +23,7 @@ extern "C" {
     #[wasm_bindgen(constructor, js_class = "Array")]
     pub(crate) fn new() -> JsArray;
 
-    /// `array.push(value)`.
+    /// `array.push(value)`; returns the array's new length.
     #[wasm_bindgen(method, js_class = "Array", js_name = push)]
     pub(crate) fn push(this: &JsArray, value: &JsValue) -> u32;
 
@@ -43,25 +43,21 @@ extern "C" {
 #[derive(Default)]
 pub(crate) struct JsErrors {
     array: Option<JsArray>,
-    len: u32,
 }
 
 impl JsErrors {
     /// Adds `error` and returns its index.
     pub(crate) fn push(&mut self, error: &JsValue) -> u32 {
-        self.array.get_or_insert_with(JsArray::new).push(error);
-        self.len += 1;
-        self.len - 1
+        self.array.get_or_insert_with(JsArray::new).push(error) - 1
     }
 
     /// Forget the errors.
     pub(crate) fn clear(&mut self) {
-        *self = Self::default();
+        self.array = None;
     }
 
     /// The errors, in order (an empty array when there are none); the list is emptied.
     pub(crate) fn take(&mut self) -> JsArray {
-        self.len = 0;
         self.array.take().unwrap_or_else(JsArray::new)
     }
 }
