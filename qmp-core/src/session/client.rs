@@ -680,6 +680,8 @@ impl<const N: usize> Client<N> {
                 };
             }
         }
+        // `any` + `retain` rather than `position` + `remove`: `remove` links a `memmove`
+        // that cost a firmware image 1.4 KB (footprint/README.md). Ids are unique.
         if !self.pending.iter().any(|p| p.id == id) {
             return ClientOutcome::UnknownReply(message);
         }
