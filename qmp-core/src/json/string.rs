@@ -106,7 +106,9 @@ impl<'a> JsonStr<'a> {
     /// `names[start]` first and going round from there (callers that match members in
     /// their usual order pass the next expected index). Names are compared as raw
     /// bytes first; the string is decoded only when that fails and it has escapes,
-    /// which QEMU never sends in names.
+    /// which QEMU never sends in names. A raw match counts only when the bytes hold no
+    /// backslash: the name `\\` (two backslashes) is byte-equal to the wire's `\\`,
+    /// which is one.
     pub(crate) fn find_in(&self, names: &[&str], start: usize) -> Option<usize> {
         let raw = self.raw;
         let mut i = start;
@@ -114,7 +116,10 @@ impl<'a> JsonStr<'a> {
             if i >= names.len() {
                 i = 0;
             }
-            if names.get(i).is_some_and(|name| same(name.as_bytes(), raw)) {
+            if names
+                .get(i)
+                .is_some_and(|name| same_unescaped(name.as_bytes(), raw))
+            {
                 return Some(i);
             }
             i += 1;
@@ -292,10 +297,11 @@ fn unescape(raw: &[u8]) -> (char, usize) {
     (simple, raw.len().clamp(1, 2))
 }
 
-/// Byte equality of short strings, without a call to `memcmp`.
+/// Byte equality of short strings without a backslash (so without escapes: then the
+/// raw bytes are the text), and without a call to `memcmp`.
 #[inline]
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+fn same_unescaped(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(&x, &y)| x == y && x != b'\\')
 }
 
 /// The four hex digits at `raw[at..]` as a number.

@@ -165,6 +165,24 @@ fn string_comparison_decides_by_decoded_text() {
     assert!(s(r#""\uD83D\uDE00""#) != "\u{1f601}");
 }
 
+/// Member lookup compares names decoded, like `==`: a name byte-equal to an escaped key
+/// on the wire is not that key (found by the `shell_syntax` fuzz target).
+#[test]
+fn member_lookup_decides_by_decoded_name() {
+    let obj = v(r#"{"\\": 1, "\\\\": 2, "a\nb": 3, "\u0069d": 4}"#);
+    // `"\\"` on the wire is one backslash; `"\\\\"` is two.
+    assert_eq!(obj.get("\\").and_then(|x| x.as_u64()), Some(1));
+    assert_eq!(obj.get("\\\\").and_then(|x| x.as_u64()), Some(2));
+    assert_eq!(obj.get("a\nb").and_then(|x| x.as_u64()), Some(3));
+    assert!(obj.get("a\\nb").is_none());
+    assert_eq!(obj.get("id").and_then(|x| x.as_u64()), Some(4));
+    assert!(obj.get("\\u0069d").is_none());
+    let [two, one, id] = obj.get_all(["\\\\", "\\", "id"]);
+    assert_eq!(two.and_then(|x| x.as_u64()), Some(2));
+    assert_eq!(one.and_then(|x| x.as_u64()), Some(1));
+    assert_eq!(id.and_then(|x| x.as_u64()), Some(4));
+}
+
 #[test]
 fn decode_through_serde_json_core() {
     #[derive(serde::Deserialize, Debug, PartialEq)]
