@@ -32,7 +32,9 @@
 //!
 //! 1. Feed every framer item to [`Client::handle`] and act on its [`ClientOutcome`].
 //!    The first is the [`Greeting`](ClientOutcome::Greeting), in any of its historical
-//!    forms.
+//!    forms, or now and then an [`Event`](ClientOutcome::Event): QEMU 10 sends events to
+//!    a connection it accepted before greeting it (a `RESUME` to a client that connected
+//!    as the VM started; `testdata/captures/event_before_greeting.rx.bin`).
 //! 2. [`Client::negotiate`] writes `qmp_capabilities`, with `enable: ["oob"]` only if
 //!    the greeting offered `oob` and the caller asks for it.
 //!    [`Negotiated`](ClientOutcome::Negotiated) says whether `oob` is on.

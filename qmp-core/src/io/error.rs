@@ -102,7 +102,8 @@ pub enum Error<E> {
     Failed(PeerError),
     /// The reply's `return` value does not fit the command's return type.
     Decode(DecodeError),
-    /// The first message was not a QMP greeting.
+    /// The peer's first message was not a QMP greeting (nor an event, which QEMU may
+    /// send before its greeting).
     NoGreeting,
     /// The reply was larger than the framer's buffer and was skipped (the connection
     /// stays in step: the next command works).

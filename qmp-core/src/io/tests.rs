@@ -187,6 +187,26 @@ fn connect_refused_is_a_peer_error() {
     }
 }
 
+/// QEMU 10 may send an event before its greeting (a `RESUME` to a client that
+/// connected as the VM started; real bytes): connecting still works, and the event is
+/// queued.
+#[test]
+fn connect_keeps_an_event_sent_before_the_greeting() {
+    let capture = include_str!("../../../testdata/captures/event_before_greeting.rx.bin");
+    for chunks in CHUNKINGS {
+        let mut conn: Conn = connect(capture, chunks);
+        assert_eq!(conn.qemu_version(), Some([10, 0, 2]));
+        assert_eq!(conn.events_queued(), 1);
+        let status = conn.execute(&QueryStatus).unwrap();
+        assert_eq!(status.status, RunState::Running);
+        let resume = conn.try_next_event().unwrap();
+        assert!(resume.name == "RESUME");
+        assert_eq!(resume.timestamp.seconds, 1_796_083_068);
+        assert_eq!(conn.next_event().unwrap_err(), Error::Closed);
+        assert_eq!((conn.events_dropped(), conn.discarded()), (0, 0));
+    }
+}
+
 #[test]
 fn connect_without_greeting() {
     for chunks in CHUNKINGS {

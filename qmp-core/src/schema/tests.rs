@@ -32,6 +32,10 @@ const CAPTURES: &[(&str, &[u8])] = &[
         include_bytes!("../../../testdata/captures/chardev_mon_pretty.rx.bin"),
     ),
     (
+        "event_before_greeting",
+        include_bytes!("../../../testdata/captures/event_before_greeting.rx.bin"),
+    ),
+    (
         "extras",
         include_bytes!("../../../testdata/captures/extras.rx.bin"),
     ),
@@ -320,7 +324,7 @@ fn every_capture_event_decodes_into_its_typed_variant() {
     ] {
         assert!(seen.iter().any(|s| s == must), "no {must} in the captures");
     }
-    assert_eq!(count, 27, "events in the captures: {seen:?}");
+    assert_eq!(count, 28, "events in the captures: {seen:?}");
 }
 
 #[test]
@@ -342,7 +346,7 @@ fn capture_events_also_decode_split_on_crlf() {
             n += 1;
         }
     }
-    assert_eq!(n, 26); // all but the pretty-printed SHUTDOWN
+    assert_eq!(n, 27); // all but the pretty-printed SHUTDOWN
 }
 
 #[test]

@@ -149,7 +149,9 @@ pub enum ClientOutcome<'a> {
         error: FrameError,
     },
     /// An asynchronous event. It may come before the reply of the command that caused
-    /// it.
+    /// it, and even before the greeting: QEMU 10 sends an event to a connection it has
+    /// accepted but not yet greeted (a `RESUME` as the VM starts, to a client that
+    /// connected as the process came up).
     Event(EventMessage<'a>),
     /// The error that answers a [`Client::resync`] (an error without an id), absorbed:
     /// the server's parser is back in a known state.
@@ -161,8 +163,9 @@ pub enum ClientOutcome<'a> {
     /// read something it received (bytes that were not JSON, or not a request), and
     /// could not tell which command it was.
     IdlessError(ErrorReply<'a>),
-    /// A message that has no place here: anything before the greeting, a second greeting,
-    /// a request sent to the client, or anything after [`Client::handle_close`].
+    /// A message that has no place here: a reply before the greeting, a second
+    /// greeting, a request sent to the client, or anything after
+    /// [`Client::handle_close`].
     Unexpected(Message<'a>),
     /// Bytes the framer could not use: invalid JSON, or a message too large for its
     /// buffer that could not be attributed to a command.
@@ -572,8 +575,13 @@ impl<const N: usize> Client<N> {
                 };
                 ClientOutcome::Greeting(greeting)
             }
-            (State::AwaitingGreeting | State::Closed, _)
-            | (_, Message::Greeting(_) | Message::Request(_)) => ClientOutcome::Unexpected(message),
+            (State::Closed, _)
+            | (_, Message::Greeting(_) | Message::Request(_))
+            | (State::AwaitingGreeting, Message::Return(_) | Message::Error(_)) => {
+                ClientOutcome::Unexpected(message)
+            }
+            // Also before the greeting: QEMU sends events to a connection it has
+            // accepted but not yet greeted.
             (_, Message::Event(event)) => ClientOutcome::Event(event),
             (_, Message::Return(_) | Message::Error(_)) => self.reply(message),
         }

@@ -236,7 +236,6 @@ fn messages_out_of_place_are_unexpected() {
     let mut client: Client = Client::new();
     let before = [
         r#"{"return": {}, "id": 0}"#,
-        r#"{"event": "STOP", "timestamp": {"seconds": 1, "microseconds": 2}}"#,
         r#"{"error": {"class": "GenericError", "desc": "x"}}"#,
         r#"{"execute": "stop"}"#,
     ];
@@ -259,6 +258,44 @@ fn messages_out_of_place_are_unexpected() {
 
 // ---------------------------------------------------------------------------------
 // Client: commands and replies
+
+/// QEMU 10 sends events to a connection it accepted before greeting it (a `RESUME` to
+/// a client that connected as the VM started): they are events, and the greeting still
+/// comes.
+#[test]
+fn events_before_the_greeting_are_events() {
+    let capture = include_str!("../../../testdata/captures/event_before_greeting.rx.bin");
+    let mut lines = capture.split_terminator("\r\n");
+    let mut client: Client = Client::new();
+    let ClientOutcome::Event(resume) = client.handle(item(lines.next().unwrap())) else {
+        panic!("the event first")
+    };
+    assert!(resume.name == "RESUME");
+    assert_eq!(resume.timestamp.seconds, 1_796_083_068);
+    assert_eq!(client.state(), ClientState::AwaitingGreeting);
+    let ClientOutcome::Greeting(greeting) = client.handle(item(lines.next().unwrap())) else {
+        panic!("then the greeting")
+    };
+    assert!(greeting.offers("oob"));
+    assert_eq!(client.state(), ClientState::Greeted { oob_offered: true });
+    let mut out = Out::new();
+    assert!(client.negotiate(true, &mut out).unwrap());
+    assert_eq!(
+        client.handle(item(lines.next().unwrap())),
+        ClientOutcome::Negotiated { oob: true }
+    );
+    let ticket = client.execute(&QueryStatus, &mut out).unwrap();
+    let outcome = client.handle(item(lines.next().unwrap()));
+    assert_eq!(outcome.ticket(), Some(ticket));
+    assert!(lines.next().is_none());
+    // Once closed, an event has no place.
+    let _ = client.handle_close();
+    let event = r#"{"event": "STOP", "timestamp": {"seconds": 1, "microseconds": 2}}"#;
+    assert!(matches!(
+        client.handle(item(event)),
+        ClientOutcome::Unexpected(_)
+    ));
+}
 
 #[test]
 fn replies_find_their_commands_in_any_order() {

@@ -671,11 +671,17 @@ impl Qmp {
         }
     }
 
-    /// Read the greeting.
+    /// Read the greeting, passing over the events QEMU may send before it: a
+    /// connection accepted as the VM starts can get its `RESUME` first
+    /// (`testdata/captures/event_before_greeting.rx.bin`).
     pub fn greeting(&mut self) -> Received {
-        let greeting = self.recv();
-        let _ = greeting.greeting();
-        greeting
+        loop {
+            let received = self.recv();
+            if !matches!(received.message(), Message::Event(_)) {
+                let _ = received.greeting();
+                return received;
+            }
+        }
     }
 
     /// Send bytes as they are.
